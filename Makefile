@@ -1,0 +1,143 @@
+# Corral: every entry point. `make help` lists the targets with one line each.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON     ?= python3
+VENV       ?= .venv
+PY         := $(VENV)/bin/python
+BIN        := $(VENV)/bin
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+
+# Image names and the base every Dockerfile starts FROM. When BASE_IMAGE cannot
+# be pulled, scripts/base-image.sh builds a Debian 12 base with debootstrap.
+BASE_IMAGE   ?= debian:bookworm-slim
+TAG          ?= latest
+REGISTRY     ?=
+RUNNER_IMAGE ?= corral/runner:$(TAG)
+AGENT_IMAGE  ?= corral/agent-server:$(TAG)
+UI_IMAGE     ?= corral/ui:$(TAG)
+MOLECULE_IMAGE ?= corral/molecule-debian12:latest
+UI_PORT      ?= 8080
+export RUNNER_IMAGE AGENT_IMAGE UI_IMAGE UI_PORT MOLECULE_IMAGE
+
+STAMP := build/stamps
+PYSRC := $(shell find app runner -name '*.py' -o -name '*.json' 2>/dev/null)
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-zA-Z0-9_-]+:.*## ' $(MAKEFILE_LIST) | sort | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+# --- bootstrap -------------------------------------------------------------
+
+$(VENV)/.installed: pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "python3 is missing: apt-get install -y python3 python3-venv" >&2; exit 1; }
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null; \
+	  else echo "python3-venv is missing: sudo apt-get install -y python3-venv" >&2; exit 1; fi; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check --upgrade pip
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	@touch $@
+
+.PHONY: bootstrap
+bootstrap: $(VENV)/.installed ## create .venv with the pinned Python dependencies
+	@scripts/compose-plugin.sh
+
+# --- images ----------------------------------------------------------------
+
+build/base-image: | $(VENV)/.installed
+	@mkdir -p build
+	@scripts/base-image.sh $(BASE_IMAGE) > $@.tmp && mv $@.tmp $@
+
+$(STAMP)/runner: build/base-image runner/Dockerfile $(shell find runner datasets -type f 2>/dev/null) pyproject.toml
+	@mkdir -p $(STAMP)
+	scripts/wheelhouse.sh runner
+	docker build -q -f runner/Dockerfile --build-arg BASE_IMAGE=$$(cat build/base-image) -t $(RUNNER_IMAGE) . >/dev/null
+	@scripts/image-size.sh $(RUNNER_IMAGE)
+	@touch $@
+
+$(STAMP)/agent: build/base-image app/Dockerfile $(PYSRC) pyproject.toml $(shell find datasets alembic -type f 2>/dev/null)
+	@mkdir -p $(STAMP)
+	scripts/wheelhouse.sh server
+	docker build -q -f app/Dockerfile --build-arg BASE_IMAGE=$$(cat build/base-image) -t $(AGENT_IMAGE) . >/dev/null
+	@scripts/image-size.sh $(AGENT_IMAGE)
+	@touch $@
+
+$(STAMP)/ui: build/base-image $(shell find app/ui -type f 2>/dev/null)
+	@mkdir -p $(STAMP)
+	docker build -q -f app/ui/Dockerfile --build-arg BASE_IMAGE=$$(cat build/base-image) -t $(UI_IMAGE) . >/dev/null
+	@scripts/image-size.sh $(UI_IMAGE)
+	@touch $@
+
+.PHONY: images
+images: docker-check $(STAMP)/runner $(STAMP)/agent $(STAMP)/ui ## build the runner, agent-server and ui images (only what changed)
+
+.PHONY: molecule-image
+molecule-image: docker-check ## build the Debian 12 systemd image Molecule scenarios run on
+	@SYSTEMD=1 scripts/base-image.sh $(MOLECULE_IMAGE) >/dev/null
+
+.PHONY: docker-check
+docker-check:
+	@scripts/docker-check.sh
+
+# --- local runtime -----------------------------------------------------------
+
+.PHONY: dev
+dev: bootstrap images ## build images if needed, start ui + agent-server with compose, print the URL
+	docker compose up -d --wait
+	@echo "Corral is up: http://localhost:$(UI_PORT)"
+
+.PHONY: smoke
+smoke: bootstrap ## ask the 3 canonical questions through the API and check the tables
+	$(PY) scripts/smoke.py --url http://localhost:$(UI_PORT)
+
+.PHONY: clean
+clean: ## stop compose and remove every Corral sandbox container left running
+	-docker compose down --remove-orphans
+	-docker ps -aq --filter label=io.corral.sandbox | xargs -r docker rm -f
+	rm -rf $(STAMP) build/base-image
+
+# --- deployment ----------------------------------------------------------------
+
+.PHONY: up
+up: bootstrap ## converge this machine into the default local deployment (site.yml) and print the URL
+	$(BIN)/ansible-playbook site.yml
+
+.PHONY: converge-ci
+converge-ci: bootstrap ## run site.yml through ansible-runner; fail on any failed or unreachable host
+	$(PY) scripts/converge_ci.py
+
+# --- checks -------------------------------------------------------------------
+
+.PHONY: lint
+lint: bootstrap ## ruff, ansible-lint (production profile)
+	$(BIN)/ruff check app runner tests bench scripts collections
+	$(BIN)/ansible-lint --profile production
+
+.PHONY: unit
+unit: bootstrap ## tests that need neither Docker nor a browser
+	$(BIN)/pytest -q -m "not docker and not bwrap and not browser and not molecule"
+
+.PHONY: test
+test: bootstrap images molecule-image ## everything CI runs: lint, all pytest suites, chart checks, Molecule
+	$(MAKE) lint
+	$(BIN)/pytest -q -m "not molecule" --junitxml=build/pytest.xml
+	$(MAKE) chart-check
+	$(MAKE) molecule
+
+.PHONY: molecule
+molecule: bootstrap images molecule-image ## every Molecule scenario (create, converge, idempotence, verify)
+	$(BIN)/pytest -q -m molecule tests/molecule
+
+.PHONY: bench
+bench: bootstrap images ## benchmarks; each prints JSON
+	$(PY) bench/latency.py
+	$(PY) bench/load.py
+
+# --- kubernetes -----------------------------------------------------------------
+
+.PHONY: chart-check
+chart-check: bootstrap ## helm lint + template, kubernetes-validate, checkov, RBAC and schema tests
+	scripts/chart-check.sh

@@ -1,0 +1,42 @@
+"""The one interface every sandbox backend implements (docker, bwrap, k8s).
+
+An executor takes a runner request (runner/schema.json), runs it in a fresh
+sandbox that it removes afterwards in every outcome, and returns a result that
+is valid against the same schema. It never raises for a failure of the code or
+of the sandbox: those come back as a result with a status (timeout, oom,
+output_limit, crashed, unavailable). It raises ExecutorUnavailable only from
+check(), which /readyz calls.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+# Label (docker) / label key (k8s) that marks a sandbox as Corral's, so leftovers
+# from a crashed server can be found and removed.
+SANDBOX_LABEL = "io.corral.sandbox"
+SANDBOX_LABEL_VALUE = "runner"
+
+
+class ExecutorUnavailable(Exception):
+    """The backend cannot run sandboxes; the message names the fix."""
+
+
+class Executor(abc.ABC):
+    name: str = "abstract"
+
+    @abc.abstractmethod
+    async def run(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Run one request in a fresh sandbox; always return a schema-valid result."""
+
+    @abc.abstractmethod
+    async def check(self) -> None:
+        """Raise ExecutorUnavailable (naming the fix) if runs cannot succeed now."""
+
+    async def sweep(self) -> int:
+        """Remove sandboxes a previous server process left behind; return how many."""
+        return 0
+
+    async def close(self) -> None:
+        """Release clients and connections."""

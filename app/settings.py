@@ -1,0 +1,119 @@
+"""Every setting of the agent server, read once from the environment and validated.
+
+A bad value stops the server at start-up with a message that names the variable
+(see `load_settings`). The README's configuration table lists the same fields.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+_MEMORY = re.compile(r"^[1-9][0-9]*[kmg]$")
+
+
+class SettingsError(Exception):
+    """Raised with one line per bad variable, each naming it."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(extra="ignore", case_sensitive=False)
+
+    execution_mode: Literal["docker", "bwrap", "k8s", "unsafe-local"] = Field(
+        "docker",
+        description="Sandbox backend. unsafe-local runs code with no isolation and must be "
+        "acknowledged with ALLOW_UNSAFE_LOCAL=true.",
+    )
+    allow_unsafe_local: bool = False
+    max_rows: int = Field(200, ge=1, le=10000)
+    run_timeout_ms: int = Field(5000, ge=100, le=600000)
+    max_output_bytes: int = Field(4 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    datasets_path: Path = Field(
+        Path("/data"), description="Where the agent server reads the datasets and manifest."
+    )
+    max_sandboxes: int = Field(4, ge=1, le=256)
+    sandbox_memory_limit: str = Field("512m", description="e.g. 256m, 1g")
+    sandbox_cpu_limit: float = Field(0.5, gt=0, le=64)
+    sandbox_pids_limit: int = Field(64, ge=8, le=4096)
+    runner_image: str = Field("corral/runner:latest", min_length=1)
+    # Docker mode: where runner containers get /data. Empty = baked into the runner
+    # image. Otherwise a named volume or an absolute host path, mounted read-only.
+    runner_datasets_source: str = ""
+    # bwrap mode: the runner's Python and source tree on this host.
+    runner_python: Path = Path("/usr/bin/python3")
+    runner_dir: Path = Field(Path(__file__).resolve().parent.parent / "runner")
+    k8s_namespace: str = ""
+    k8s_runner_labels: str = "app.kubernetes.io/component=runner"
+    llm_base_url: str = ""
+    llm_model: str = ""
+    llm_api_key: str = ""
+    llm_timeout_s: float = Field(60.0, gt=0, le=600)
+    database_url: str = "sqlite:///./var/corral.db"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    cors_origins: str = ""
+
+    @field_validator("log_level", mode="before")
+    @classmethod
+    def _upper(cls, v: object) -> object:
+        return v.upper() if isinstance(v, str) else v
+
+    @field_validator("sandbox_memory_limit")
+    @classmethod
+    def _memory(cls, v: str) -> str:
+        v = v.strip().lower()
+        if not _MEMORY.match(v):
+            raise ValueError("expected a size like 256m or 1g")
+        return v
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, v: str) -> str:
+        if not v.startswith(("sqlite:///", "postgresql://", "postgresql+psycopg://")):
+            raise ValueError("expected sqlite:///PATH or postgresql://USER:PASS@HOST/DB")
+        return v
+
+    @field_validator("llm_base_url")
+    @classmethod
+    def _llm_url(cls, v: str) -> str:
+        if v and not v.startswith(("http://", "https://")):
+            raise ValueError("expected an http(s) URL such as http://localhost:11434/v1")
+        return v.rstrip("/")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Settings:
+        if self.execution_mode == "unsafe-local" and not self.allow_unsafe_local:
+            raise ValueError(
+                "EXECUTION_MODE=unsafe-local runs LLM-written code with no sandbox; "
+                "set ALLOW_UNSAFE_LOCAL=true to accept that"
+            )
+        if self.llm_base_url and not self.llm_model:
+            raise ValueError("LLM_BASE_URL is set but LLM_MODEL is empty; name the model")
+        return self
+
+    @property
+    def memory_limit_bytes(self) -> int:
+        units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+        return int(self.sandbox_memory_limit[:-1]) * units[self.sandbox_memory_limit[-1]]
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url.startswith("postgresql://"):
+            return "postgresql+psycopg://" + self.database_url[len("postgresql://") :]
+        return self.database_url
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Read the environment; raise SettingsError naming each bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "settings"
+            name = field.upper() if err["loc"] else "configuration"
+            lines.append(f"{name}: {err['msg']} (got {err.get('input')!r})")
+        raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None
