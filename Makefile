@@ -86,7 +86,9 @@ docker-check:
 
 .PHONY: dev
 dev: bootstrap images ## build images if needed, start ui + agent-server with compose, print the URL
-	docker compose up -d --wait
+	@scripts/port-check.sh $(UI_PORT) corral-ui-1
+	DOCKER_GID=$$(stat -c %g /var/run/docker.sock) docker compose up -d --wait || { \
+	  docker compose logs --tail 30 agent-server >&2; exit 1; }
 	@echo "Corral is up: http://localhost:$(UI_PORT)"
 
 .PHONY: smoke
@@ -132,9 +134,10 @@ molecule: bootstrap images molecule-image ## every Molecule scenario (create, co
 	$(BIN)/pytest -q -m molecule tests/molecule
 
 .PHONY: bench
-bench: bootstrap images ## benchmarks; each prints JSON
-	$(PY) bench/latency.py
-	$(PY) bench/load.py
+bench: bootstrap images ## benchmarks; each prints JSON (latency, load, sandbox start-up)
+	$(PY) -m bench.sandbox_latency
+	$(PY) -m bench.latency
+	$(PY) -m bench.load
 
 # --- kubernetes -----------------------------------------------------------------
 

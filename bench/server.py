@@ -1,0 +1,94 @@
+"""Start a real agent server on 127.0.0.1 for a benchmark, and stats helpers.
+
+Each benchmark starts its own server process (uvicorn, the same app the images
+run) with the settings it measures, and stops it afterwards.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+SIMPLE_SQL = "SELECT species, count(*) AS n FROM penguins GROUP BY species ORDER BY species"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextlib.contextmanager
+def agent_server(**env: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Yield (base URL, process) of a fresh agent server with `env` on top of defaults."""
+    port = free_port()
+    with tempfile.TemporaryDirectory() as tmp:
+        full_env = {
+            **os.environ,
+            "DATASETS_PATH": str(ROOT / "datasets"),
+            "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
+            "LOG_LEVEL": "WARNING",
+            **env,
+        }
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
+             "--port", str(port), "--log-level", "warning"],
+            cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                if proc.poll() is not None:
+                    raise SystemExit(f"agent server exited: {proc.stderr.read().decode()[-2000:]}")
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
+                        break
+                if time.monotonic() > deadline:
+                    raise SystemExit("agent server did not become ready within 60 s")
+                time.sleep(0.2)
+            yield url, proc
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return round(int(line.split()[1]) / 1024, 1)
+    return float("nan")
+
+
+def summary(samples_ms: list[float]) -> dict[str, float]:
+    ordered = sorted(samples_ms)
+    p95_index = max(0, round(0.95 * len(ordered)) - 1)
+    return {
+        "n": len(ordered),
+        "p50_ms": round(statistics.median(ordered), 1),
+        "p95_ms": round(ordered[p95_index], 1),
+        "mean_ms": round(statistics.fmean(ordered), 1),
+        "min_ms": round(ordered[0], 1),
+    }
+
+
+def leaked_sandboxes() -> int:
+    out = subprocess.run(
+        ["docker", "ps", "-aq", "--filter", "label=io.corral.sandbox"],
+        capture_output=True, text=True, check=False,
+    ).stdout
+    return len(out.split())
