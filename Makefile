@@ -74,6 +74,18 @@ $(STAMP)/ui: build/base-image $(shell find app/ui -type f 2>/dev/null)
 .PHONY: images
 images: docker-check $(STAMP)/runner $(STAMP)/agent $(STAMP)/ui ## build the runner, agent-server and ui images (only what changed)
 
+# `docker save` tarballs of the three images: airgap installs (corral_images_mode: airgap)
+# and every Molecule scenario load these instead of building again.
+$(STAMP)/airgap: $(STAMP)/runner $(STAMP)/agent $(STAMP)/ui
+	@mkdir -p build/airgap
+	docker save -o build/airgap/runner.tar $(RUNNER_IMAGE)
+	docker save -o build/airgap/agent-server.tar $(AGENT_IMAGE)
+	docker save -o build/airgap/ui.tar $(UI_IMAGE)
+	@touch $@
+
+.PHONY: airgap
+airgap: docker-check $(STAMP)/airgap ## save the three images as tarballs in build/airgap/ (airgap installs, Molecule)
+
 .PHONY: molecule-image
 molecule-image: docker-check ## build the Debian 12 systemd image Molecule scenarios run on
 	@SYSTEMD=1 scripts/base-image.sh $(MOLECULE_IMAGE) >/dev/null
@@ -130,7 +142,7 @@ test: bootstrap images molecule-image ## everything CI runs: lint, all pytest su
 	$(MAKE) molecule
 
 .PHONY: molecule
-molecule: bootstrap images molecule-image ## every Molecule scenario (create, converge, idempotence, verify)
+molecule: bootstrap images airgap molecule-image ## every Molecule scenario (create, converge, idempotence, verify)
 	$(BIN)/pytest -q -m molecule tests/molecule
 
 .PHONY: bench
@@ -144,3 +156,32 @@ bench: bootstrap images ## benchmarks; each prints JSON (latency, load, sandbox 
 .PHONY: chart-check
 chart-check: bootstrap ## helm lint + template, kubernetes-validate, checkov, RBAC and schema tests
 	scripts/chart-check.sh
+
+K8S_CLUSTER   ?= corral
+K8S_NAMESPACE ?= corral
+HELM_RELEASE  ?= corral
+export K8S_CLUSTER K8S_NAMESPACE HELM_RELEASE TAG REGISTRY
+
+.PHONY: k8s-up
+k8s-up: ## local Kubernetes cluster with kind (or k3d); says what to install when neither is there
+	scripts/k8s-up.sh
+
+.PHONY: helm-install
+helm-install: bootstrap images ## load the images into the kind/k3d cluster and helm install the chart (namespace K8S_NAMESPACE)
+	scripts/k8s-helm.sh install
+
+.PHONY: helm-uninstall
+helm-uninstall: bootstrap ## helm uninstall the release and remove leftover runner Jobs
+	scripts/k8s-helm.sh uninstall
+
+.PHONY: k8s-smoke
+k8s-smoke: bootstrap ## port-forward to the release and run queries through the API (each one a Kubernetes Job)
+	scripts/k8s-smoke.sh
+
+.PHONY: release
+release: bootstrap ## TAG=x REGISTRY=host/path: build the 3 images, push them, print the helm install command
+	@test -n "$(REGISTRY)" || { echo "release: REGISTRY is empty; e.g. make release TAG=0.1.0 REGISTRY=ghcr.io/acme/corral" >&2; exit 1; }
+	@test "$(TAG)" != latest || { echo "release: give a version, e.g. TAG=0.1.0 (not latest)" >&2; exit 1; }
+	rm -f $(STAMP)/runner $(STAMP)/agent $(STAMP)/ui
+	$(MAKE) images TAG=$(TAG)
+	scripts/k8s-release.sh

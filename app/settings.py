@@ -7,6 +7,7 @@ A bad value stops the server at start-up with a message that names the variable
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 from typing import Literal
 
@@ -39,29 +40,66 @@ class Settings(BaseSettings):
     sandbox_memory_limit: str = Field("512m", description="e.g. 256m, 1g")
     sandbox_cpu_limit: float = Field(0.5, gt=0, le=64)
     sandbox_pids_limit: int = Field(64, ge=8, le=4096)
+    # Added to RUN_TIMEOUT_MS before the executor kills a sandbox from outside: covers
+    # sandbox start-up and lets the runner report its own timeout first.
+    sandbox_grace_ms: int = Field(2000, ge=0, le=60000)
+    # bwrap mode: /tmp size inside the sandbox (docker mode uses a fixed 64m tmpfs).
+    sandbox_tmp_size: str = Field("64m", description="e.g. 64m")
     runner_image: str = Field("corral/runner:latest", min_length=1)
     # Docker mode: where runner containers get /data. Empty = baked into the runner
     # image. Otherwise a named volume or an absolute host path, mounted read-only.
     runner_datasets_source: str = ""
     # bwrap mode: the runner's Python and source tree on this host.
-    runner_python: Path = Path("/usr/bin/python3")
+    # The agent's own interpreter has the runner's dependencies (same pyproject groups).
+    runner_python: Path = Path(sys.executable)
     runner_dir: Path = Field(Path(__file__).resolve().parent.parent / "runner")
     k8s_namespace: str = ""
     k8s_runner_labels: str = "app.kubernetes.io/component=runner"
+    # k8s mode: the chart's runner pod template (labels, resources, securityContext,
+    # datasets volume, TTL) as a JSON file from its ConfigMap. Empty = built from the
+    # settings here. Labels/policy come from one place in the chart, so they cannot drift.
+    k8s_runner_template: str = ""
+    # k8s mode: "" = datasets baked into the runner image; "pvc:NAME" or
+    # "configmap:NAME" = that volume mounted read-only at /data.
+    k8s_datasets_source: str = Field("", pattern=r"^$|^(pvc|configmap):[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    k8s_job_ttl_s: int = Field(300, ge=0, le=86400)
+    # Added to the run timeout for activeDeadlineSeconds: scheduling + image pull time.
+    k8s_startup_grace_s: int = Field(60, ge=5, le=3600)
     llm_base_url: str = ""
     llm_model: str = ""
     llm_api_key: str = ""
+    # The key as a file (a mounted Secret, as the Helm chart does); read when LLM_API_KEY
+    # is empty, so the key never has to sit in the environment.
+    llm_api_key_file: str = ""
     llm_timeout_s: float = Field(60.0, gt=0, le=600)
     database_url: str = "sqlite:///./var/corral.db"
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     cors_origins: str = ""
+    # Where `python -m app` listens (the images run uvicorn with --host/--port instead).
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    # When set, the agent server also serves the static web UI from this folder at /
+    # (venv deployments and tests need no separate web server).
+    ui_dir: Path | None = None
+
+    @field_validator("ui_dir", mode="before")
+    @classmethod
+    def _empty_is_none(cls, v: object) -> object:
+        return None if v == "" else v
+
+    @field_validator("ui_dir")
+    @classmethod
+    def _ui_dir_exists(cls, v: Path | None) -> Path | None:
+        if v is not None and not (v / "index.html").is_file():
+            raise ValueError(f"expected a folder containing index.html; {v} has none")
+        return v
 
     @field_validator("log_level", mode="before")
     @classmethod
     def _upper(cls, v: object) -> object:
         return v.upper() if isinstance(v, str) else v
 
-    @field_validator("sandbox_memory_limit")
+    @field_validator("sandbox_memory_limit", "sandbox_tmp_size")
     @classmethod
     def _memory(cls, v: str) -> str:
         v = v.strip().lower()
@@ -92,6 +130,11 @@ class Settings(BaseSettings):
             )
         if self.llm_base_url and not self.llm_model:
             raise ValueError("LLM_BASE_URL is set but LLM_MODEL is empty; name the model")
+        if self.llm_api_key_file and not self.llm_api_key:
+            try:
+                self.llm_api_key = Path(self.llm_api_key_file).read_text().strip()
+            except OSError as exc:
+                raise ValueError(f"LLM_API_KEY_FILE cannot be read: {exc}") from None
         return self
 
     @property

@@ -10,9 +10,10 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
+if TYPE_CHECKING:
+    import jsonschema
 
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
 VERSION = 1
@@ -36,6 +37,10 @@ def schema() -> dict[str, Any]:
 
 @lru_cache(maxsize=2)
 def _validator(kind: str) -> jsonschema.protocols.Validator:
+    # Imported here, not at the top: it costs ~75 ms and the runner (which starts
+    # once per query) only builds results; it checks requests with request_check.py.
+    import jsonschema
+
     full = schema()
     sub = {"$schema": full["$schema"], "$defs": full["$defs"], "$ref": f"#/$defs/{kind}"}
     cls = jsonschema.validators.validator_for(sub)

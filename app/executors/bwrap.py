@@ -1,0 +1,241 @@
+"""BubblewrapExecutor: the no-Docker path: namespaces, read-only binds and rlimits.
+
+Each run is one `bwrap` process: new pid, network (no interfaces but loopback),
+ipc, uts and (where possible) cgroup namespaces, an empty root with read-only binds
+of only what the runner needs (/usr and the /lib dirs, the Python prefix and venv,
+the runner source at /opt/corral/runner, the datasets at /data), a fresh /proc and
+/dev, a private size-capped /tmp, a cleared environment, and the runner as uid
+10001 with no capabilities and no_new_privs. rlimits (memory, processes, file size,
+CPU) are set before exec and inherited by everything inside.
+
+How the non-root uid is reached depends on who we are:
+
+* root (the agent server's own container, CI): bwrap runs privileged with no user
+  namespace, remounts /tmp noexec, and `setpriv` drops to host uid 10001 with an
+  empty capability bounding set. The sandbox is then a real unprivileged host user,
+  so RLIMIT_NPROC holds (the kernel never enforces it for uid 0, not even for uid 0
+  mapped into a user namespace: a fork bomb would run free).
+* not root: bwrap makes a user namespace and maps our uid to 10001 inside. /tmp
+  cannot be made noexec this way (bwrap has no mount options).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import math
+import os
+import resource
+import shutil
+import subprocess
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from app.executors.base import Executor, ExecutorUnavailable
+from app.executors.outcome import output_cap, result_from
+from app.executors.process import run_process
+from app.settings import Settings
+from runner import contract
+
+log = logging.getLogger(__name__)
+
+SANDBOX_UID = SANDBOX_GID = 10001
+RUNNER_PARENT = "/opt/corral"  # the runner package is bound at /opt/corral/runner
+# A DuckDB connection plus pandas reserve ~1 GB of address space they never touch,
+# so RLIMIT_AS gets this headroom; RLIMIT_DATA (private writable memory: what a
+# memory bomb allocates) gets exactly SANDBOX_MEMORY_LIMIT.
+ADDRESS_SPACE_HEADROOM = 1024**3
+OPEN_FILES = 256
+THREAD_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+    "VECLIB_MAXIMUM_THREADS": "1",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONUNBUFFERED": "1",
+    "PYTHONNOUSERSITE": "1",
+}
+# Directories that are symlinks into /usr on merged-/usr systems, real dirs elsewhere.
+SYSTEM_DIRS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+
+
+class BubblewrapExecutor(Executor):
+    name = "bwrap"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.as_root = os.geteuid() == 0
+
+    # --- run -----------------------------------------------------------------------
+
+    async def run(self, request: dict[str, Any]) -> dict[str, Any]:
+        run_id = request["run_id"]
+        try:
+            argv = self._argv()
+        except ExecutorUnavailable as exc:
+            return contract.failed_result(run_id, "unavailable", None, str(exc), 0)
+        deadline_s = (request["timeout_ms"] + self.settings.sandbox_grace_ms) / 1000
+        end = await run_process(
+            argv,
+            json.dumps(request).encode(),
+            deadline_s=deadline_s,
+            output_cap=output_cap(request),
+            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+            cwd="/",
+            preexec_fn=self._limits(deadline_s),
+        )
+        return result_from(request, end)
+
+    def _argv(self) -> list[str]:
+        s = self.settings
+        bwrap = shutil.which("bwrap")
+        if bwrap is None:
+            raise ExecutorUnavailable(_NOT_INSTALLED)
+        if not (Path(s.datasets_path) / "manifest.json").is_file():
+            raise ExecutorUnavailable(
+                f"DATASETS_PATH={s.datasets_path} has no manifest.json: point it at the "
+                "datasets directory (manifest.json + *.parquet)."
+            )
+        argv = [bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
+                "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv"]
+        if not self.as_root:
+            argv += ["--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_GID),
+                     "--cap-drop", "ALL"]
+        argv += ["--ro-bind", "/usr", "/usr"]
+        for d in SYSTEM_DIRS:
+            if os.path.islink(d):
+                argv += ["--symlink", os.readlink(d), d]
+            elif os.path.isdir(d):
+                argv += ["--ro-bind", d, d]
+        for prefix in self._python_prefixes:
+            argv += _parents(prefix) + ["--ro-bind", prefix, prefix]
+        argv += [
+            "--perms", "0755", "--dir", RUNNER_PARENT,
+            "--ro-bind", str(Path(s.runner_dir).resolve()), f"{RUNNER_PARENT}/runner",
+            "--ro-bind", str(Path(s.datasets_path).resolve()), "/data",
+            "--proc", "/proc",
+            "--dev", "/dev",
+            "--perms", "1777", "--size", str(_bytes(s.sandbox_tmp_size)), "--tmpfs", "/tmp",
+            "--chdir", "/tmp",
+        ]
+        env = dict(THREAD_ENV, PATH="/usr/bin:/bin", HOME="/tmp", LANG="C.UTF-8",
+                   PYTHONPATH=RUNNER_PARENT, CORRAL_DATA_DIR="/data")
+        for key, value in env.items():
+            argv += ["--setenv", key, value]
+        runner = [str(s.runner_python), "-m", "runner"]
+        if not self.as_root:
+            return argv + ["--", *runner]
+        # Privileged bwrap: make /tmp noexec, then become uid 10001 for good.
+        drop = ["/usr/bin/setpriv", f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_GID}",
+                "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+        script = 'mount -o remount,noexec,nosuid,nodev /tmp && exec "$@"'
+        return argv + ["--", "/bin/sh", "-c", script, "sh", *drop, "--", *runner]
+
+    @cached_property
+    def _python_prefixes(self) -> list[str]:
+        """The interpreter's venv and base prefix (outside /usr), asked once."""
+        python = str(self.settings.runner_python)
+        try:
+            out = subprocess.run(
+                [python, "-c", "import sys; print(sys.prefix); print(sys.base_prefix)"],
+                capture_output=True, text=True, timeout=30, check=True,
+            ).stdout.split()
+        except (OSError, subprocess.SubprocessError) as exc:
+            raise ExecutorUnavailable(
+                f"RUNNER_PYTHON={python} does not run ({exc}); point it at a Python 3.11 "
+                "that has the runner dependencies (pip install '.[runner]')."
+            ) from None
+        prefixes = []
+        for p in out:
+            real = os.path.realpath(p)
+            if not real.startswith("/usr/") and real != "/usr" and real not in prefixes:
+                prefixes.append(real)
+            if p != real and not p.startswith("/usr/") and p not in prefixes:
+                prefixes.append(p)  # keep the path the interpreter is invoked by, too
+        return prefixes
+
+    def _limits(self, deadline_s: float):
+        s = self.settings
+        memory = s.memory_limit_bytes
+        cpu = math.ceil(deadline_s) + 1
+        nproc = s.sandbox_pids_limit
+        if not self.as_root:
+            # Unprivileged, the count is of every process of our own uid (this server's
+            # threads included), so the sandbox gets pids_limit on top of those.
+            nproc += _tasks_of(os.getuid())
+        limits = {
+            resource.RLIMIT_AS: memory + ADDRESS_SPACE_HEADROOM,
+            resource.RLIMIT_DATA: memory,
+            resource.RLIMIT_NPROC: nproc,
+            resource.RLIMIT_FSIZE: _bytes(s.sandbox_tmp_size),
+            resource.RLIMIT_CPU: cpu,
+            resource.RLIMIT_NOFILE: OPEN_FILES,
+            resource.RLIMIT_CORE: 0,
+        }
+
+        def apply() -> None:  # runs in the child between fork and exec
+            for which, value in limits.items():
+                hard = value + 1 if which == resource.RLIMIT_CPU else value
+                resource.setrlimit(which, (value, hard))
+
+        return apply
+
+    # --- health ------------------------------------------------------------------------
+
+    async def check(self) -> None:
+        await asyncio.to_thread(self._check_blocking)
+
+    def _check_blocking(self) -> None:
+        argv = self._argv()
+        # One real sandbox that does nothing: proves namespaces and binds work here.
+        probe = argv[: argv.index("--")] + ["--", "/bin/true"]
+        if self.as_root:
+            probe = argv[: argv.index("--")] + ["--", "/usr/bin/setpriv", "--reuid=10001",
+                                                  "--regid=10001", "--clear-groups", "/bin/true"]
+        done = subprocess.run(probe, check=False, capture_output=True, text=True, timeout=30)
+        if done.returncode != 0:
+            raise ExecutorUnavailable(
+                f"bubblewrap cannot create a sandbox here: {done.stderr.strip()[:300]}. "
+                "It needs unprivileged user namespaces (sysctl kernel.unprivileged_userns_clone=1"
+                ", user.max_user_namespaces > 0) or to run as root."
+            )
+        runner = Path(self.settings.runner_dir)
+        if not (runner / "__main__.py").is_file():
+            raise ExecutorUnavailable(
+                f"RUNNER_DIR={runner} is not the runner package (no __main__.py)."
+            )
+
+
+_NOT_INSTALLED = (
+    "bubblewrap is not installed: `sudo apt-get install -y bubblewrap` "
+    "(or use EXECUTION_MODE=docker)."
+)
+
+
+def _parents(path: str) -> list[str]:
+    """--dir for each missing ancestor, world-traversable (bwrap would make them 0700)."""
+    out: list[str] = []
+    parts = Path(path).parts[1:-1]
+    for i in range(len(parts)):
+        out += ["--perms", "0755", "--dir", "/" + "/".join(parts[: i + 1])]
+    return out
+
+
+def _bytes(size: str) -> int:
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    return int(size[:-1]) * units[size[-1]]
+
+
+def _tasks_of(uid: int) -> int:
+    count = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            if entry.stat().st_uid == uid:
+                count += len(os.listdir(f"/proc/{entry.name}/task"))
+    return count

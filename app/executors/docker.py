@@ -1,0 +1,293 @@
+"""DockerExecutor: one fresh, locked-down container per run, removed in every outcome.
+
+Latency matters (a person waits on every run), so a run costs the fewest Docker API
+round trips possible on one reused client: create (all configuration at once) →
+attach (before start, so no output is missed) → start → [stream stdin/stdout] →
+wait → remove(force). Inspect only when the exit code says something went wrong.
+The SDK is blocking; each run happens in a worker thread so the event loop never
+waits on Docker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import shutil
+import socket
+import struct
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import docker
+import requests
+from docker.errors import APIError, DockerException, ImageNotFound, NotFound
+
+from app.executors.base import SANDBOX_LABEL, SANDBOX_LABEL_VALUE, Executor, ExecutorUnavailable
+from app.executors.outcome import STDERR_TAIL, Ending, output_cap, result_from
+from app.settings import Settings
+from runner import contract
+
+log = logging.getLogger(__name__)
+
+RUNNER_USER = "10001:10001"
+RUN_ID_LABEL = "io.corral.run_id"
+TMPFS = {"/tmp": "rw,noexec,nosuid,nodev,size=64m"}
+# Native libraries must not start a thread per host core inside a 0.5-CPU sandbox.
+THREAD_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+    "VECLIB_MAXIMUM_THREADS": "1",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONUNBUFFERED": "1",
+}
+STDOUT, STDERR = 1, 2
+
+
+class DockerExecutor(Executor):
+    name = "docker"
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._client: docker.DockerClient | None = None
+        self._lock = threading.Lock()
+
+    # --- the client: created once, on first use (the server must start without Docker) ---
+
+    def _api(self) -> docker.APIClient:
+        with self._lock:
+            if self._client is None:
+                self._client = docker.from_env(
+                    # A pool per concurrent sandbox (+ sweeps/health checks) so runs never
+                    # wait for a free connection.
+                    max_pool_size=self.settings.max_sandboxes * 2 + 4,
+                )
+            return self._client.api
+
+    # --- run -----------------------------------------------------------------------
+
+    async def run(self, request: dict[str, Any]) -> dict[str, Any]:
+        return await asyncio.to_thread(self._run_blocking, request)
+
+    def _run_blocking(self, request: dict[str, Any]) -> dict[str, Any]:
+        run_id = request["run_id"]
+        started = time.monotonic()
+        try:
+            api = self._api()
+            cid = api.create_container(**self._container_config(run_id))["Id"]
+        except (DockerException, requests.RequestException) as exc:
+            return contract.failed_result(
+                run_id, "unavailable", None, _unavailable_message(exc, self.settings), 0
+            )
+        try:
+            end = self._converse(api, cid, request, started)
+            return result_from(request, end)
+        except (DockerException, requests.RequestException, OSError) as exc:
+            log.warning("run %s: docker failed mid-run: %s", run_id, exc)
+            elapsed = int((time.monotonic() - started) * 1000)
+            return contract.failed_result(
+                run_id, "crashed", None, f"The sandbox failed while running: {exc}", elapsed
+            )
+        finally:
+            self._remove(api, cid)
+
+    def _container_config(self, run_id: str) -> dict[str, Any]:
+        s = self.settings
+        mounts = []
+        if s.runner_datasets_source:
+            # Named volume or absolute host path (paths on the Docker host, not ours).
+            mounts.append(
+                docker.types.Mount("/data", s.runner_datasets_source, read_only=True,
+                                   type="bind" if s.runner_datasets_source.startswith("/")
+                                   else "volume")
+            )
+        host_config = self._api().create_host_config(
+            network_mode="none",
+            read_only=True,
+            pids_limit=s.sandbox_pids_limit,
+            mem_limit=s.sandbox_memory_limit,
+            memswap_limit=s.sandbox_memory_limit,
+            nano_cpus=int(s.sandbox_cpu_limit * 1e9),
+            tmpfs=TMPFS,
+            cap_drop=["ALL"],
+            security_opt=["no-new-privileges"],
+            log_config=docker.types.LogConfig(type="none"),
+            mounts=mounts,
+        )
+        return {
+            "image": s.runner_image,
+            "user": RUNNER_USER,
+            "stdin_open": True,
+            "detach": False,  # with stdin_open: AttachStdin + StdinOnce, our close = EOF
+            "environment": dict(THREAD_ENV, CORRAL_DATA_DIR="/data"),
+            "labels": {SANDBOX_LABEL: SANDBOX_LABEL_VALUE, RUN_ID_LABEL: run_id},
+            "host_config": host_config,
+            "network_disabled": True,
+        }
+
+    def _converse(
+        self, api: docker.APIClient, cid: str, request: dict[str, Any], started: float
+    ) -> Ending:
+        cap = output_cap(request)
+        deadline = started + request["timeout_ms"] / 1000 + self.settings.sandbox_grace_ms / 1000
+        end = Ending(stdout=b"")
+        out, err = bytearray(), bytearray()
+        attached = api.attach_socket(
+            cid, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+        )
+        sock: socket.socket = getattr(attached, "_sock", attached)
+        try:
+            api.start(cid)
+            sock.settimeout(max(deadline - time.monotonic(), 0.001))
+            sock.sendall(json.dumps(request).encode())
+            sock.shutdown(socket.SHUT_WR)
+            for stream, data in _frames(sock, deadline):
+                if stream == STDOUT:
+                    out.extend(data)
+                    if len(out) > cap:
+                        end.output_exceeded = True
+                        break
+                elif stream == STDERR:
+                    err.extend(data)
+                    del err[:-STDERR_TAIL]
+        except TimeoutError:
+            end.timed_out = True
+        finally:
+            with contextlib.suppress(OSError):
+                attached.close()
+            with contextlib.suppress(OSError):
+                sock.close()
+        end.stdout, end.stderr_tail = bytes(out[:cap]), bytes(err)
+        if not (end.timed_out or end.output_exceeded):
+            remaining = max(deadline - time.monotonic(), 1.0)
+            try:
+                end.exit_code = api.wait(cid, timeout=remaining)["StatusCode"]
+            except (requests.exceptions.Timeout, requests.exceptions.ConnectionError):  # hangs on
+                end.timed_out = True
+            if end.exit_code not in (0, None):
+                end.oom_killed = bool(api.inspect_container(cid)["State"].get("OOMKilled"))
+        end.elapsed_ms = int((time.monotonic() - started) * 1000)
+        return end
+
+    def _remove(self, api: docker.APIClient, cid: str) -> None:
+        try:
+            api.remove_container(cid, force=True)  # kills it first if still running
+        except NotFound:
+            pass
+        except (DockerException, requests.RequestException) as exc:
+            # The start-up sweep removes it later; the run's answer stands.
+            log.error("could not remove sandbox container %s: %s", cid[:12], exc)
+
+    # --- health and housekeeping -----------------------------------------------------
+
+    async def check(self) -> None:
+        await asyncio.to_thread(self._check_blocking)
+
+    def _check_blocking(self) -> None:
+        try:
+            api = self._api()
+            api.ping()
+        except (DockerException, requests.RequestException) as exc:
+            with self._lock:
+                self._client = None  # try afresh next time (Docker may come up later)
+            raise ExecutorUnavailable(_unavailable_message(exc, self.settings)) from None
+        try:
+            api.inspect_image(self.settings.runner_image)
+        except ImageNotFound:
+            raise ExecutorUnavailable(_image_missing(self.settings)) from None
+        except (DockerException, requests.RequestException) as exc:
+            raise ExecutorUnavailable(f"Docker could not inspect the runner image: {exc}") from None
+
+    async def sweep(self) -> int:
+        return await asyncio.to_thread(self._sweep_blocking)
+
+    def _sweep_blocking(self) -> int:
+        api = self._api()
+        removed = 0
+        for c in api.containers(all=True, filters={"label": f"{SANDBOX_LABEL}"}, quiet=True):
+            try:
+                api.remove_container(c["Id"], force=True)
+                removed += 1
+            except NotFound:
+                pass
+        if removed:
+            log.warning("removed %d sandbox container(s) left by an earlier server", removed)
+        return removed
+
+    async def close(self) -> None:
+        with self._lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
+
+
+def _frames(sock: socket.socket, deadline: float):
+    """Yield (stream, bytes) from Docker's multiplexed attach stream until EOF."""
+    buf = bytearray()
+    while True:
+        while len(buf) >= 8:
+            stream, size = buf[0], struct.unpack(">I", buf[4:8])[0]
+            if len(buf) < 8 + size:
+                break
+            yield stream, bytes(buf[8 : 8 + size])
+            del buf[: 8 + size]
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise TimeoutError
+        sock.settimeout(remaining)
+        try:
+            chunk = sock.recv(256 * 1024)
+        except socket.timeout:  # noqa: UP041 - an alias, but name what recv raises
+            raise TimeoutError from None
+        if not chunk:
+            return
+        buf.extend(chunk)
+
+
+def _image_missing(settings: Settings) -> str:
+    return (
+        f"The runner image {settings.runner_image} is missing: build it with `make images` "
+        "(or set RUNNER_IMAGE to an image that exists)."
+    )
+
+
+def _unavailable_message(exc: Exception, settings: Settings) -> str:
+    """Why Docker cannot be used, naming the fix."""
+    text = str(exc)
+    if isinstance(exc, ImageNotFound) or ("No such image" in text):
+        return _image_missing(settings)
+    host = os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock")
+    if host.startswith("unix://"):
+        sock = Path(host[len("unix://") :])
+        if not sock.exists():
+            if shutil.which("docker") is None and shutil.which("dockerd") is None:
+                return (
+                    f"Docker is not installed (no {sock}). Install it: "
+                    "`sudo apt-get install -y docker.io`, then start the daemon; or set "
+                    "EXECUTION_MODE=bwrap to run sandboxes with bubblewrap."
+                )
+            return (
+                f"The Docker daemon is not running (no socket at {sock}). Start it: "
+                "`sudo service docker start` (or `sudo dockerd &` where there is no init)."
+            )
+        if "Permission denied" in text:
+            return (
+                f"No permission to use {sock}: add this user to the docker group "
+                "(`sudo usermod -aG docker $USER`, then log in again)."
+            )
+    if "Connection refused" in text or "ConnectionError" in type(exc).__name__ or isinstance(
+        exc, requests.ConnectionError
+    ):
+        return (
+            f"The Docker daemon at {host} is not answering ({text[:200]}). Start it: "
+            "`sudo service docker start` (or `sudo dockerd &`)."
+        )
+    if isinstance(exc, APIError):
+        return f"Docker refused to start the sandbox: {exc.explanation or text}"
+    return f"Docker is not usable: {text[:300]}"

@@ -1,0 +1,87 @@
+"""One run of a plan: guard -> capacity slot -> sandbox -> audit row -> metrics.
+
+Shared by /api/chat and /api/query so both paths are guarded, capped, measured
+and audited the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from typing import Any
+
+from app.capacity import Capacity
+from app.catalog import Catalog
+from app.executors.base import Executor
+from app.guard import GuardRejection, check_plan
+from app.metrics import Metrics
+from app.settings import Settings
+from app.storage import Storage
+from runner.contract import failed_result, make_request, result_error
+
+log = logging.getLogger("corral.runs")
+
+
+class Runs:
+    def __init__(
+        self, settings: Settings, catalog: Catalog, executor: Executor, capacity: Capacity,
+        storage: Storage, metrics: Metrics,
+    ) -> None:
+        self.settings = settings
+        self.catalog = catalog
+        self.executor = executor
+        self.capacity = capacity
+        self.storage = storage
+        self.metrics = metrics
+
+    async def run(
+        self, language: str, code: str, max_rows: int | None = None,
+        conversation_id: str | None = None,
+    ) -> dict[str, Any]:
+        """Guard and run `code`; return a runner result. Raises CapacityExceeded (-> 429)."""
+        run_id = uuid.uuid4().hex
+        try:
+            check_plan(language, code, self.catalog.names)
+        except GuardRejection as exc:
+            result = failed_result(run_id, "rejected", None, str(exc), 0)
+            await self._finish(result, language, code, 0, conversation_id)
+            return result
+
+        request = make_request(
+            run_id, language, code, max_rows or self.settings.max_rows,
+            self.settings.run_timeout_ms, self.settings.max_output_bytes,
+        )
+        with self.capacity.slot():
+            started = time.monotonic()
+            try:
+                result = await self.executor.run(request)
+            except Exception as exc:  # executors should not raise; keep serving if one does
+                log.exception("executor %s raised for run %s", self.executor.name, run_id)
+                result = failed_result(
+                    run_id, "unavailable", None, f"the sandbox could not be run: {exc}", 0
+                )
+            duration_ms = int((time.monotonic() - started) * 1000)
+        problem = result_error(result)
+        if problem:
+            log.error("executor %s returned an invalid result: %s", self.executor.name, problem)
+            result = failed_result(
+                run_id, "crashed", None, f"the sandbox returned an invalid result ({problem})",
+                duration_ms,
+            )
+        self.metrics.run_duration.observe(duration_ms / 1000)
+        await self._finish(result, language, code, duration_ms, conversation_id)
+        return result
+
+    async def _finish(
+        self, result: dict[str, Any], language: str, code: str, duration_ms: int,
+        conversation_id: str | None,
+    ) -> None:
+        self.metrics.runs.labels(status=result["status"], language=language).inc()
+        log.info(
+            "run %s %s %s rows=%s %dms", result["run_id"], language, result["status"],
+            result.get("row_count", 0), duration_ms,
+        )
+        await self.storage.record_run(
+            result, language, code, self.executor.name, duration_ms, conversation_id
+        )

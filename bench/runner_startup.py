@@ -1,0 +1,72 @@
+"""Start-up cost of the runner for a simple SQL query; prints JSON.
+
+    .venv/bin/python bench/runner_startup.py [--runs 20] [--image corral/runner:latest]
+
+Measures, each as median/p95 over --runs: `python -m runner` on the host venv;
+and, when the image exists, `docker run` of the image with the request versus a
+bare `docker run` of the same image (entrypoint /bin/true) as the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from runner.contract import make_request  # noqa: E402
+
+REQUEST = json.dumps(make_request("bench", "sql", "SELECT count(*) FROM penguins", 10, 5000))
+DOCKER = ["docker", "run", "--rm", "-i", "--network", "none", "--read-only", "--cap-drop", "ALL",
+          "--security-opt", "no-new-privileges", "--tmpfs", "/tmp:rw,noexec,nosuid,size=64m"]
+
+
+def timed(cmd: list[str], stdin: str, env: dict[str, str] | None = None) -> float:
+    start = time.perf_counter()
+    proc = subprocess.run(cmd, input=stdin.encode(), capture_output=True, env=env, check=False)
+    elapsed = (time.perf_counter() - start) * 1000
+    if proc.returncode != 0:
+        raise SystemExit(f"{cmd[:3]} failed: {proc.stderr.decode()[-500:]}")
+    return elapsed
+
+
+def summary(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    return {"p50_ms": round(statistics.median(ordered), 1),
+            "p95_ms": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 1),
+            "runs": len(ordered)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--image", default=os.environ.get("RUNNER_IMAGE", "corral/runner:latest"))
+    args = parser.parse_args()
+    env = {**os.environ, "CORRAL_DATA_DIR": str(REPO / "datasets")}
+    host = [timed([sys.executable, "-m", "runner"], REQUEST, env) for _ in range(args.runs)]
+    out: dict[str, object] = {"host_python_m_runner": summary(host)}
+    have_image = subprocess.run(["docker", "image", "inspect", args.image], capture_output=True,
+                                check=False).returncode == 0
+    if have_image:
+        bare, runner = [], []
+        for _ in range(args.runs):  # interleaved, so load changes hit both alike
+            bare.append(timed([*DOCKER, "--entrypoint", "/bin/true", args.image], ""))
+            runner.append(timed([*DOCKER, args.image], REQUEST))
+        out["docker_run_bare"] = summary(bare)
+        out["docker_run_runner"] = summary(runner)
+        out["docker_ratio_p50"] = round(statistics.median(runner) / statistics.median(bare), 2)
+        size = subprocess.run(["docker", "image", "inspect", "--format", "{{.Size}}", args.image],
+                              capture_output=True, text=True, check=False).stdout.strip()
+        out["image_size_mb"] = round(int(size) / 1e6) if size.isdigit() else None
+    out["load_average"] = os.getloadavg()[0]
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

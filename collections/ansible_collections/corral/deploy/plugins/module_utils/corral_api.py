@@ -1,0 +1,104 @@
+# Copyright: Corral contributors
+# Apache-2.0
+"""Client side of Corral's HTTP API (docs/api.md) for corral.deploy.query."""
+
+from __future__ import annotations
+
+import json
+
+from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
+from ansible.module_utils.urls import open_url
+
+
+class QueryError(Exception):
+    """A query that did not produce a usable table; the message says what the user sees."""
+
+    def __init__(self, message, status_code=None, body=None):
+        super().__init__(message)
+        self.status_code = status_code
+        self.body = body
+
+
+def build_request(question=None, sql=None, max_rows=None, dataset=None):
+    """(path, payload) for a question (/api/chat) or SQL (/api/query)."""
+    if sql is not None:
+        payload = {"language": "sql", "code": sql}
+        if max_rows is not None:
+            payload["max_rows"] = max_rows
+        return "/api/query", payload
+    payload = {"question": question}
+    if dataset:
+        payload["dataset"] = dataset
+    return "/api/chat", payload
+
+
+def _detail(body):
+    try:
+        detail = json.loads(body).get("detail")
+    except (ValueError, AttributeError):
+        return (body or "").strip()[:300]
+    if isinstance(detail, list):  # FastAPI validation errors
+        return "; ".join(
+            "%s: %s" % (".".join(str(p) for p in d.get("loc", [])), d.get("msg")) for d in detail
+        )
+    return str(detail)
+
+
+def post(url, path, payload, timeout, validate_certs, opener=open_url):
+    """POST JSON; return (http status, parsed body). Raises QueryError on HTTP/network errors."""
+    target = url.rstrip("/") + path
+    try:
+        response = opener(
+            target,
+            data=json.dumps(payload),
+            method="POST",
+            headers={"Content-Type": "application/json", "Accept": "application/json"},
+            timeout=timeout,
+            validate_certs=validate_certs,
+        )
+        status, raw = response.getcode(), response.read()
+    except HTTPError as exc:
+        body = exc.read().decode("utf-8", "replace") if hasattr(exc, "read") else ""
+        raise QueryError(
+            "%s answered HTTP %s: %s" % (target, exc.code, _detail(body) or exc.reason),
+            status_code=exc.code,
+            body=body,
+        ) from None
+    except URLError as exc:
+        raise QueryError("cannot reach %s: %s" % (target, exc.reason)) from None
+    except OSError as exc:  # timeouts, resets
+        raise QueryError("cannot reach %s: %s" % (target, exc)) from None
+    try:
+        return status, json.loads(raw)
+    except ValueError:
+        raise QueryError(
+            "%s answered HTTP %s with a body that is not JSON: %r" % (target, status, raw[:200]),
+            status_code=status,
+        ) from None
+
+
+def table_from(path, body):
+    """Pull the run (result table) out of an /api/query or /api/chat answer."""
+    if path == "/api/chat":
+        run = body.get("result")
+        if run is None:
+            raise QueryError(
+                "Corral could not answer the question: %s" % (body.get("message") or "no result"),
+                body=body,
+            )
+        return run, body.get("plan"), body.get("message")
+    return body, None, None
+
+
+def check_table(run, expected_min_rows):
+    status = run.get("status")
+    if status != "ok":
+        error = run.get("error") or {}
+        message = error.get("message") if isinstance(error, dict) else error
+        raise QueryError("the query ended with status '%s': %s" % (status, message or "no detail"))
+    row_count = run.get("row_count", len(run.get("rows") or []))
+    if row_count < expected_min_rows:
+        raise QueryError(
+            "the query returned %d row(s), expected at least %d" % (row_count, expected_min_rows)
+        )
+    return row_count

@@ -1,0 +1,164 @@
+"""The runner: read one request, run it, print exactly one result JSON on stdout.
+
+    python -m runner                       # request JSON on stdin
+    RUNNER_REQUEST='{...}' python -m runner  # the Kubernetes path
+
+Environment: CORRAL_DATA_DIR (default /data: manifest.json + *.parquet),
+CORRAL_DUCKDB_MEMORY (DuckDB memory_limit, default 256MB).
+Exit code 0 means a result JSON was written (whatever its status); anything
+else means the runner died and the executor must write the result itself.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import time
+from typing import Any
+
+from runner import contract, database
+from runner.errors import RunFailure, RunTimeout, invalid_request
+from runner.limits import CapturedOutput, Deadline, take_stdout
+from runner.request_check import request_problem
+from runner.table import Table
+
+MAX_REQUEST_BYTES = 2 * 1024 * 1024  # code is capped at 100,000 characters by the schema
+
+
+def read_request() -> dict[str, Any]:
+    env = os.environ.get("RUNNER_REQUEST")
+    raw = env.encode("utf-8", "surrogateescape") if env else sys.stdin.buffer.read(
+        MAX_REQUEST_BYTES + 1)
+    if not raw.strip():
+        raise invalid_request("no request: send one JSON object on stdin or in RUNNER_REQUEST")
+    if len(raw) > MAX_REQUEST_BYTES:
+        raise invalid_request(f"the request is larger than {MAX_REQUEST_BYTES} bytes; "
+                              "send at most 100,000 characters of code")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise invalid_request(
+            f"the request is not valid UTF-8 (bad byte at offset {exc.start})") from None
+    try:
+        request = json.loads(text)
+    except ValueError as exc:
+        raise invalid_request(f"the request is not valid JSON: {exc}") from None
+    return request
+
+
+class ResultWriter:
+    """Writes the one result, once: whoever comes first (main thread or watchdog) wins."""
+
+    def __init__(self, fd: int, started: float):
+        self._fd = fd
+        self._started = started
+        self._lock = threading.Lock()
+        self._written = False
+        self.run_id = "unknown"
+        self.max_output_bytes = contract.DEFAULT_MAX_OUTPUT_BYTES
+        self.printed = CapturedOutput()  # what user code prints (stdout and stderr)
+
+    def elapsed_ms(self) -> int:
+        return int((time.monotonic() - self._started) * 1000)
+
+    def failed(self, failure: RunFailure) -> dict[str, Any]:
+        return contract.failed_result(self.run_id, failure.status, failure.error_type,
+                                      failure.message, self.elapsed_ms())
+
+    def write(self, result: dict[str, Any]) -> None:
+        with self._lock:
+            if self._written:
+                return
+            self._written = True
+            data = self._encode(result)
+            view = memoryview(data)
+            while view:
+                view = view[os.write(self._fd, view):]
+
+    def _encode(self, result: dict[str, Any]) -> bytes:
+        try:
+            data = json.dumps(result, ensure_ascii=False, allow_nan=False,
+                              separators=(",", ":")).encode("utf-8", "replace")
+        except (TypeError, ValueError) as exc:
+            data = self._small(self.failed(RunFailure(
+                "crashed", "crashed", f"the runner could not encode the result: {exc}")))
+        if len(data) > self.max_output_bytes:
+            data = self._small(self.failed(RunFailure(
+                "output_limit", "output_limit",
+                f"the result is {len(data)} bytes, over the limit of {self.max_output_bytes} "
+                "bytes: select fewer rows or columns, or aggregate first")))
+        return data + b"\n"
+
+    @staticmethod
+    def _small(result: dict[str, Any]) -> bytes:
+        return json.dumps(result, separators=(",", ":")).encode()
+
+
+def execute(request: dict[str, Any], writer: ResultWriter) -> Table:
+    """Run the request and return its table; what the code prints goes to writer.printed."""
+    files = database.dataset_files()
+    con = database.connect(files)
+    language, code, max_rows = request["language"], request["code"], request["max_rows"]
+    if language == "python":
+        from runner import python_mode  # pandas costs ~300 ms: SQL mode never loads it
+
+    def give_up() -> None:
+        writer.write(writer.failed(timeout_failure(request)))
+        os._exit(0)
+
+    sys.stdout = sys.stderr = writer.printed
+    try:
+        with Deadline(request["timeout_ms"] / 1000, con.interrupt, give_up):
+            if language == "sql":
+                table = sql_run(con, code, max_rows)
+            else:
+                table = python_mode.run_python(con, list(files), code, max_rows)
+    finally:
+        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
+    return table
+
+
+def sql_run(con: Any, code: str, max_rows: int) -> Table:
+    from runner.sql_mode import run_sql
+
+    return run_sql(con, code, max_rows)
+
+
+def timeout_failure(request: dict[str, Any]) -> RunFailure:
+    return RunFailure("timeout", "timeout",
+                      f"the run took longer than its time limit of {request['timeout_ms']} ms "
+                      "and was stopped: filter or aggregate more, or raise the limit")
+
+
+def main() -> int:
+    started = time.monotonic()
+    writer = ResultWriter(take_stdout(), started)
+    request: dict[str, Any] = {}
+    try:
+        request = read_request()
+        if isinstance(request, dict) and isinstance(request.get("run_id"), str):
+            writer.run_id = request["run_id"][:64]
+        problem = request_problem(request)
+        if problem:
+            raise invalid_request(problem)
+        writer.max_output_bytes = request.get("max_output_bytes",
+                                              contract.DEFAULT_MAX_OUTPUT_BYTES)
+        table = execute(request, writer)
+        result = contract.ok_result(writer.run_id, table.columns, table.rows, table.truncated,
+                                    writer.elapsed_ms())
+    except RunFailure as failure:
+        result = writer.failed(failure)
+    except RunTimeout:
+        result = writer.failed(timeout_failure(request))
+    except MemoryError:
+        result = writer.failed(RunFailure("oom", "oom", "the run ran out of memory"))
+    except BaseException as exc:  # noqa: BLE001 - the one result must still be written
+        result = writer.failed(RunFailure(
+            "crashed", "crashed", f"the runner failed: {type(exc).__name__}: {exc}"))
+    printed = writer.printed.text()
+    if printed:
+        result["stdout"] = printed
+    writer.write(result)
+    return 0

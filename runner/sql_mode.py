@@ -1,0 +1,20 @@
+"""SQL mode: run the query in the locked DuckDB connection and fetch at most max_rows rows."""
+
+from __future__ import annotations
+
+import duckdb
+
+from runner import database
+from runner.table import Table, json_rows
+
+
+def run_sql(con: duckdb.DuckDBPyConnection, code: str, max_rows: int) -> Table:
+    database.check_statements(con, code)
+    try:
+        cursor = con.execute(code)  # several statements: DuckDB answers with the last one
+        columns = database.column_types(cursor.description)
+        # One row more than the cap tells us whether there were more.
+        rows = cursor.fetchmany(max_rows + 1) if columns else []
+    except duckdb.Error as exc:
+        raise database.sql_failure(exc) from None
+    return Table(columns=columns, rows=json_rows(rows[:max_rows]), truncated=len(rows) > max_rows)

@@ -1,0 +1,355 @@
+"""Contract tests of K8sJobExecutor against a STAND-IN Kubernetes API server.
+
+What is real: the executor, the `kubernetes` Python client (request building,
+kubeconfig loading, (de)serialisation, the watch machinery and its 410 handling),
+HTTP on 127.0.0.1, the Kubernetes JSON schema the Job body is validated against
+(kubernetes-validate --strict, its newest Kubernetes version).
+What is a stand-in: the API server (tests/k8s/fake_apiserver.py). Each test
+scripts what a cluster would report for the Job's pod: the pod states a watch
+streams, the log, and the Job's conditions. No container runs, no deadline is
+enforced by a kubelet, no quota by an admission controller: those behaviours
+are the scripted answers. A live cluster is needed to verify them (make k8s-smoke).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import kubernetes_validate
+import pytest
+from fake_apiserver import (
+    NAMESPACE,
+    FakeApiServer,
+    Scenario,
+    pending,
+    running,
+    terminated,
+)
+from pod_security import restricted_violations
+
+from app.executors.base import SANDBOX_LABEL, ExecutorUnavailable
+from app.executors.k8s import K8sJobExecutor, build_job, load_template
+from app.settings import Settings
+from runner import contract
+
+TEMPLATE = {
+    "labels": {"app.kubernetes.io/name": "corral", "app.kubernetes.io/component": "runner"},
+    "startupGraceSeconds": 5,
+    "ttlSecondsAfterFinished": 120,
+}
+
+
+def result_line(run_id: str) -> bytes:
+    table = contract.ok_result(
+        run_id, [{"name": "species", "type": "VARCHAR"}, {"name": "n", "type": "BIGINT"}],
+        [["Adelie", 152], ["Gentoo", 124]], False, 12,
+    )
+    return json.dumps(table).encode() + b"\n"
+
+
+@pytest.fixture
+def api(tmp_path, monkeypatch):
+    with FakeApiServer(tmp_path) as server:
+        monkeypatch.setenv("KUBECONFIG", str(server.kubeconfig))
+        monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+        yield server
+
+
+@pytest.fixture
+def executor(api, tmp_path):
+    template = tmp_path / "runner-template.json"
+    template.write_text(json.dumps(TEMPLATE))
+    settings = Settings(execution_mode="k8s", k8s_runner_template=str(template))
+    ex = K8sJobExecutor(settings)
+    yield ex
+    if ex._api_client is not None:
+        ex._api_client.close()
+
+
+def request(run_id: str = "run-1", timeout_ms: int = 1000) -> dict:
+    return contract.make_request(run_id, "sql", "SELECT species, count(*) FROM penguins", 200,
+                                 timeout_ms, max_output_bytes=4096)
+
+
+def assert_job_deleted(api: FakeApiServer) -> None:
+    """Every Job created was deleted with propagationPolicy=Background, none is left."""
+    created = [j["metadata"]["name"] for j in api.cluster.created]
+    assert created, "no Job was created"
+    assert api.cluster.jobs == {}, f"Jobs left behind: {list(api.cluster.jobs)}"
+    for name in created:
+        assert (name, "Background") in api.cluster.deleted
+
+
+async def test_success_returns_the_runners_table_and_deletes_the_job(api, executor):
+    api.cluster.scenario_for = lambda job: Scenario(
+        states=[pending(), running(), terminated("Succeeded", 0, "Completed")],
+        log=b"duckdb: loading views\n" + result_line("run-1"),
+    )
+    result = await executor.run(request())
+    assert result["status"] == "ok", result
+    assert result["rows"] == [["Adelie", 152], ["Gentoo", 124]]
+    assert contract.result_error(result) is None
+    assert_job_deleted(api)
+    # The log was read from the runner container, capped.
+    (log_query,) = api.cluster.log_requests
+    assert log_query["container"] == ["runner"]
+    assert int(log_query["limitBytes"][0]) > 4096
+    # The Job carried the request in RUNNER_REQUEST and went to the kubeconfig's namespace.
+    job = api.cluster.created[0]
+    env = {e["name"]: e.get("value") for e in
+           job["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert json.loads(env["RUNNER_REQUEST"]) == request()
+    assert job["metadata"]["namespace"] == NAMESPACE
+
+
+async def test_job_deadline_is_reported_as_timeout(api, executor):
+    # What a cluster does at activeDeadlineSeconds: kills the pod, removes it, and
+    # marks the Job Failed/DeadlineExceeded.
+    api.cluster.scenario_for = lambda job: Scenario(
+        states=[running(), terminated("Failed", 143, "Error")],
+        delete_pod_at_end=True,
+        job_conditions=[{"type": "Failed", "status": "True", "reason": "DeadlineExceeded",
+                         "message": "Job was active longer than specified deadline"}],
+    )
+    result = await executor.run(request())
+    assert result["status"] == "timeout", result
+    assert "deadline" in result["error"]["message"]
+    assert result["error"]["type"] == "timeout"
+    assert_job_deleted(api)
+
+
+async def test_oomkilled_is_reported_as_oom(api, executor):
+    api.cluster.scenario_for = lambda job: Scenario(
+        states=[running(), terminated("Failed", 137, "OOMKilled")],
+    )
+    result = await executor.run(request())
+    assert result["status"] == "oom", result
+    assert "out of memory" in result["error"]["message"]
+    assert_job_deleted(api)
+
+
+async def test_image_pull_failure_fails_fast_with_the_image_named(api, executor):
+    # The watch reports ErrImagePull and then stays open: an executor that waited for the
+    # pod to end would only come back at the deadline, as "timeout".
+    api.cluster.scenario_for = lambda job: Scenario(
+        states=[pending(), pending("ErrImagePull",
+                                   'pull access denied for corral/runner, repository does not '
+                                   'exist')],
+    )
+    result = await executor.run(request())
+    assert result["status"] == "unavailable", result
+    assert "corral/runner:latest cannot be pulled (ErrImagePull)" in result["error"]["message"]
+    assert_job_deleted(api)
+
+
+async def test_image_pull_backoff_seen_in_the_first_list(api, executor):
+    api.cluster.scenario_for = lambda job: Scenario(
+        states=[pending("ImagePullBackOff", "Back-off pulling image")],
+    )
+    result = await executor.run(request())
+    assert result["status"] == "unavailable"
+    assert "ImagePullBackOff" in result["error"]["message"]
+    assert_job_deleted(api)
+
+
+async def test_watch_expiry_410_relists_and_still_gets_the_result(api, executor):
+    api.cluster.scenario_for = lambda job: Scenario(
+        states=[running(), terminated("Succeeded", 0, "Completed")],
+        log=result_line("run-1"),
+        expire_first_watch=True,
+    )
+    result = await executor.run(request())
+    assert result["status"] == "ok", result
+    assert result["row_count"] == 2
+    assert api.cluster.expired, "the stand-in did not expire the watch"
+    assert_job_deleted(api)
+
+
+async def test_quota_exceeded_on_create_is_unavailable_and_leaves_nothing(api, executor):
+    api.cluster.create_error = (
+        403, "Forbidden",
+        (
+            'jobs.batch "corral-run-1" is forbidden: exceeded quota: corral-runs, requested: '
+            "count/jobs.batch=1, used: count/jobs.batch=8, limited: count/jobs.batch=8"
+        ),
+    )
+    result = await executor.run(request())
+    assert result["status"] == "unavailable", result
+    assert "no quota left" in result["error"]["message"]
+    assert "exceeded quota: corral-runs" in result["error"]["message"]
+    assert api.cluster.jobs == {} and api.cluster.created == []
+
+
+async def test_forbidden_create_names_the_missing_permission(api, executor):
+    api.cluster.create_error = (
+        403, "Forbidden",
+        (
+            'jobs.batch is forbidden: User "system:serviceaccount:corral-test:corral-agent" '
+            'cannot create resource "jobs" in API group "batch"'
+        ),
+    )
+    result = await executor.run(request())
+    assert result["status"] == "unavailable"
+    assert "must grant create on jobs" in result["error"]["message"]
+
+
+async def test_log_flood_is_output_limit(api, executor):
+    api.cluster.scenario_for = lambda job: Scenario(
+        states=[running(), terminated("Succeeded", 0, "Completed")],
+        log=b"x" * (4096 + 200_000),
+    )
+    result = await executor.run(request())
+    assert result["status"] == "output_limit", result
+    assert "4096 bytes" in result["error"]["message"]
+    assert_job_deleted(api)
+
+
+async def test_crash_without_result_reports_exit_code_and_log_tail(api, executor):
+    api.cluster.scenario_for = lambda job: Scenario(
+        states=[running(), terminated("Failed", 1, "Error")],
+        log=b"Traceback (most recent call last):\nImportError: no module named duckdb\n",
+    )
+    result = await executor.run(request())
+    assert result["status"] == "crashed", result
+    assert "code 1" in result["error"]["message"]
+    assert "no module named duckdb" in result["error"]["message"]
+    assert_job_deleted(api)
+
+
+async def test_waiting_does_not_block_the_event_loop(api, executor):
+    """The stand-in holds the pod Running until a coroutine on the same loop releases
+    it. A blocking executor would keep that coroutine from running: the run would then
+    only end at its deadline, as a timeout."""
+    import threading
+
+    release = threading.Event()
+    api.cluster.scenario_for = lambda job: Scenario(
+        states=[running(), terminated("Succeeded", 0, "Completed")],
+        log=result_line("run-1"), hold_until=release,
+    )
+
+    async def releaser():
+        while not api.cluster.watch_count:
+            await asyncio.sleep(0.01)
+        release.set()
+
+    result, _ = await asyncio.gather(executor.run(request()), releaser())
+    assert result["status"] == "ok", result
+    assert_job_deleted(api)
+
+
+async def test_check_asks_for_exactly_the_chart_permissions(api, executor):
+    await executor.check()
+    asked = {(r["group"], r["resource"], r["subresource"], r["verb"])
+             for r in api.cluster.reviews}
+    assert asked == {
+        ("batch", "jobs", "", v) for v in ("create", "get", "list", "watch", "delete")
+    } | {("", "pods", "", v) for v in ("get", "list", "watch")} | {("", "pods", "log", "get")}
+    assert {r["namespace"] for r in api.cluster.reviews} == {NAMESPACE}
+
+
+async def test_check_names_a_missing_permission(api, executor):
+    api.cluster.denied = {("pods", "log", "get"), ("jobs", "", "delete")}
+    with pytest.raises(ExecutorUnavailable) as err:
+        await executor.check()
+    assert "delete jobs" in str(err.value)
+    assert "get pods/log" in str(err.value)
+
+
+async def test_unreachable_api_fails_check_and_run_clearly(tmp_path, monkeypatch):
+    # A port nothing listens on: bind, note it, close.
+    import socket
+
+    from fake_apiserver import kubeconfig
+
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    sock.close()
+    path = tmp_path / "kubeconfig"
+    path.write_text(kubeconfig(f"http://127.0.0.1:{port}"))
+    monkeypatch.setenv("KUBECONFIG", str(path))
+    ex = K8sJobExecutor(Settings(execution_mode="k8s"))
+    with pytest.raises(ExecutorUnavailable, match="cannot reach the Kubernetes API"):
+        await ex.check()
+    result = await ex.run(request())
+    assert result["status"] == "unavailable"
+    assert "cannot reach the Kubernetes API" in result["error"]["message"]
+
+
+async def test_no_kubeconfig_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setenv("KUBECONFIG", str(tmp_path / "missing"))
+    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
+    ex = K8sJobExecutor(Settings(execution_mode="k8s"))
+    with pytest.raises(ExecutorUnavailable, match="not running in a cluster and KUBECONFIG"):
+        await ex.check()
+
+
+# --- the Job body itself ------------------------------------------------------------
+
+
+def job_for(**settings) -> dict:
+    s = Settings(execution_mode="k8s", **settings)
+    return build_job("corral-run-0123456789ab", request(), s.runner_image, load_template(s))
+
+
+@pytest.mark.parametrize("datasets", ["", "pvc:corral-datasets", "configmap:corral-datasets"])
+def test_job_body_is_valid_against_the_kubernetes_schema(datasets):
+    job = job_for(k8s_datasets_source=datasets)
+    version = kubernetes_validate.latest_version()
+    kubernetes_validate.validate(job, version, strict=True)  # raises with the bad field
+
+
+def test_job_body_meets_pod_security_restricted_and_the_sandbox_rules():
+    job = job_for()
+    spec = job["spec"]
+    pod = spec["template"]["spec"]
+    assert restricted_violations(pod) == []
+    (c,) = pod["containers"]
+    assert c["securityContext"]["readOnlyRootFilesystem"] is True
+    assert c["securityContext"]["runAsUser"] == 10001
+    assert pod["automountServiceAccountToken"] is False
+    assert pod["enableServiceLinks"] is False
+    assert pod["restartPolicy"] == "Never"
+    assert spec["backoffLimit"] == 0
+    assert spec["activeDeadlineSeconds"] == 1 + 60  # timeout (1 s) + startup grace
+    assert spec["ttlSecondsAfterFinished"] == 300
+    for kind in ("requests", "limits"):
+        assert set(c["resources"][kind]) == {"cpu", "memory", "ephemeral-storage"}
+    assert c["resources"]["limits"]["memory"] == "512Mi"
+    tmp = next(v for v in pod["volumes"] if v["name"] == "tmp")
+    assert tmp["emptyDir"]["sizeLimit"]
+    assert {"name": "tmp", "mountPath": "/tmp"} in c["volumeMounts"]
+    # The labels the NetworkPolicy selects are on the pod.
+    labels = spec["template"]["metadata"]["labels"]
+    assert labels[SANDBOX_LABEL] == "runner"
+    assert labels["app.kubernetes.io/component"] == "runner"
+    # Baked datasets by default: nothing mounted at /data.
+    assert all(m["mountPath"] != "/data" for m in c["volumeMounts"])
+
+
+def test_datasets_volume_is_mounted_read_only():
+    job = job_for(k8s_datasets_source="pvc:corral-datasets")
+    pod = job["spec"]["template"]["spec"]
+    vol = next(v for v in pod["volumes"] if v["name"] == "datasets")
+    assert vol["persistentVolumeClaim"] == {"claimName": "corral-datasets", "readOnly": True}
+    mount = next(m for m in pod["containers"][0]["volumeMounts"] if m["name"] == "datasets")
+    assert mount == {"name": "datasets", "mountPath": "/data", "readOnly": True}
+
+
+def test_a_template_cannot_loosen_the_security_context(tmp_path):
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"securityContext": {"privileged": True}, "runAsUser": 0,
+                                "labels": {"team": "data"}}))
+    job = job_for(k8s_runner_template=str(path))
+    pod = job["spec"]["template"]["spec"]
+    assert restricted_violations(pod) == []
+    assert job["spec"]["template"]["metadata"]["labels"]["team"] == "data"
+
+
+def test_bad_datasets_source_is_refused_naming_the_variable():
+    from app.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match="K8S_DATASETS_SOURCE"):
+        load_settings(execution_mode="k8s", k8s_datasets_source="nfs:/srv/data")

@@ -1,0 +1,99 @@
+"""Helpers for the sandbox suite: run a request, read the table, prove nothing is left behind."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from pathlib import Path
+from typing import Any
+
+from app.executors.base import Executor
+from app.settings import Settings, load_settings
+from runner.contract import make_request, result_error
+
+REPO = Path(__file__).resolve().parents[2]
+DATASETS = REPO / "datasets"
+# Set in this (the host) process before any sandbox starts; no sandbox may see it.
+SECRET_NAME = "CORRAL_TEST_HOST_SECRET"
+SECRET_VALUE = f"hunter2-{uuid.uuid4().hex}"
+os.environ[SECRET_NAME] = SECRET_VALUE
+
+
+def sandbox_settings(mode: str, **overrides: Any) -> Settings:
+    base: dict[str, Any] = {
+        "execution_mode": mode,
+        "datasets_path": DATASETS,
+        "runner_dir": REPO / "runner",
+        "sandbox_grace_ms": 2000,
+    }
+    if os.environ.get("RUNNER_IMAGE"):
+        base["runner_image"] = os.environ["RUNNER_IMAGE"]
+    base.update(overrides)
+    return load_settings(**base)
+
+
+def new_run_id() -> str:
+    return f"t-{uuid.uuid4().hex[:16]}"
+
+
+async def run(
+    executor: Executor,
+    code: str,
+    language: str = "python",
+    *,
+    timeout_ms: int = 15000,
+    max_rows: int = 200,
+    run_id: str | None = None,
+    **extra: Any,
+) -> dict[str, Any]:
+    """One run; the result must be schema-valid and carry our run id, whatever happened."""
+    run_id = run_id or new_run_id()
+    request = make_request(run_id, language, code, max_rows, timeout_ms, **extra)
+    result = await executor.run(request)
+    assert result_error(result) is None, result_error(result)
+    assert result["run_id"] == run_id
+    assert_nothing_left(executor, run_id)
+    return result
+
+
+def table(result: dict[str, Any]) -> dict[str, Any]:
+    """A one-row result as {column: value}; fails with the error a user would see."""
+    assert result["status"] == "ok", result["error"]
+    assert result["row_count"] == 1, result
+    return dict(zip((c["name"] for c in result["columns"]), result["rows"][0], strict=True))
+
+
+def assert_nothing_left(executor: Executor, run_id: str) -> None:
+    if executor.name == "docker":
+        left = subprocess.run(
+            ["docker", "ps", "-aq", "--filter", "label=io.corral.sandbox",
+             "--filter", f"label=io.corral.run_id={run_id}"],
+            capture_output=True, text=True, check=True,
+        ).stdout.split()
+        assert left == [], f"sandbox container(s) left behind: {left}"
+
+
+def host_processes_matching(marker: str) -> list[str]:
+    """Command lines of host processes containing `marker` (container processes included:
+    they are visible in the host's pid namespace)."""
+    found = []
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = Path(f"/proc/{entry.name}/cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if marker.encode() in cmdline and b"pytest" not in cmdline:
+            found.append(cmdline.decode(errors="replace"))
+    return found
+
+
+async def assert_still_works(executor: Executor) -> None:
+    """After an attack, the next run in a fresh sandbox answers normally (and sees no trace)."""
+    result = await run(
+        executor,
+        "import os\nresult = {'n': len(penguins), 'tmp_files': len(os.listdir('/tmp'))}",
+    )
+    assert table(result) == {"n": 344, "tmp_files": 0}

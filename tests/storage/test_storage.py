@@ -1,0 +1,87 @@
+"""Storage on real SQLite files and (when installed) a real PostgreSQL server:
+migrations at start-up, conversations, messages, and the run audit."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from app.settings import load_settings
+from app.storage import Storage
+from runner.contract import failed_result, ok_result
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def storage(request, tmp_path):
+    if request.param == "sqlite":
+        # a parent folder that does not exist yet: Storage creates it
+        url = f"sqlite:///{tmp_path}/nested/dir/corral.db"
+    else:
+        url = request.getfixturevalue("postgres_url")
+        engine = sa.create_engine(load_settings(database_url=url).sqlalchemy_url)
+        with engine.begin() as conn:  # a clean schema per test
+            conn.execute(sa.text("DROP TABLE IF EXISTS runs, messages, conversations, "
+                                 "alembic_version CASCADE"))
+        engine.dispose()
+        url = load_settings(database_url=url).sqlalchemy_url
+    s = Storage(url)
+    await s.open()
+    yield s
+    await s.close()
+
+
+async def test_migrations_are_idempotent_and_versioned(storage):
+    await storage.open()  # second start-up: nothing to do, nothing breaks
+    with storage.engine.connect() as conn:
+        version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
+        tables = set(sa.inspect(conn).get_table_names())
+    assert version == "0001"
+    assert {"conversations", "messages", "runs"} <= tables
+
+
+async def test_conversation_round_trip(storage):
+    cid = await storage.create_conversation("How many penguins?")
+    plan = {"language": "sql", "code": "SELECT 1", "planner": "offline", "explanation": "x"}
+    result = ok_result("r1", [{"name": "n", "type": "BIGINT"}], [[344]], False, 12)
+    first = await storage.add_message(cid, "How many penguins?", plan, result, "344", [])
+    second = await storage.add_message(cid, "weather?", None, None, "I cannot.", ["a", "b"])
+    conv = await storage.get_conversation(cid)
+    assert conv["title"] == "How many penguins?"
+    assert [m["id"] for m in conv["messages"]] == [first["id"], second["id"]]
+    assert conv["messages"][0]["result"]["rows"] == [[344]]
+    assert conv["messages"][0]["plan"] == plan
+    assert conv["messages"][1]["suggestions"] == ["a", "b"]
+    listed = await storage.list_conversations()
+    assert listed[0]["id"] == cid and listed[0]["message_count"] == 2
+    assert (await storage.history(cid, limit=1))[0]["question"] == "weather?"
+
+
+async def test_newest_conversation_first(storage):
+    a = await storage.create_conversation("a")
+    b = await storage.create_conversation("b")
+    await storage.add_message(a, "q", None, None, "m", [])  # a is updated last
+    assert [c["id"] for c in await storage.list_conversations()][:2] == [a, b]
+
+
+async def test_delete_keeps_the_audit(storage):
+    cid = await storage.create_conversation("t")
+    result = failed_result("r-del", "rejected", None, "found: ATTACH", 0)
+    await storage.record_run(result, "sql", "ATTACH 'x'", "bwrap", 0, conversation_id=cid)
+    await storage.add_message(cid, "q", None, result, "m", [])
+    assert await storage.delete_conversation(cid) is True
+    assert await storage.get_conversation(cid) is None
+    assert await storage.delete_conversation(cid) is False
+    runs = await storage.list_runs()
+    assert runs[0]["run_id"] == "r-del" and runs[0]["status"] == "rejected"
+    assert runs[0]["error_type"] == "rejected" and runs[0]["conversation_id"] == cid
+
+
+async def test_run_audit_row(storage):
+    result = ok_result("r-ok", [{"name": "n", "type": "BIGINT"}], [[1], [2]], True, 40)
+    await storage.record_run(result, "sql", "SELECT 1", "docker", 57)
+    await storage.link_run("r-ok", "m" * 32)
+    row = (await storage.list_runs())[0]
+    assert row["status"] == "ok" and row["row_count"] == 2 and row["duration_ms"] == 57
+    assert row["executor"] == "docker" and row["code"] == "SELECT 1"
+    assert row["message_id"] == "m" * 32 and row["conversation_id"] is None
+    assert row["created_at"].endswith("+00:00")
