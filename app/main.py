@@ -14,6 +14,7 @@ from contextlib import asynccontextmanager
 from typing import Annotated, Any, Literal
 
 from fastapi import FastAPI, HTTPException, Path, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel, Field, StringConstraints
@@ -92,6 +93,9 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
             catalog = load_catalog(settings.datasets_path)
         except CatalogError as exc:
             _refuse_to_start(str(exc))
+        if settings.execution_mode == "unsafe-local":
+            log.warning("EXECUTION_MODE=unsafe-local: generated code runs with NO sandbox, "
+                        "as this server's user. Use it only on a throw-away machine.")
         own_executor = executor is None
         if executor is None:
             executor = _make_executor(settings)
@@ -101,7 +105,16 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
         except Exception as exc:  # noqa: BLE001 - backend down: /readyz says so; keep serving
             log.warning("start-up sweep (%s) failed: %s", executor.name, exc)
         storage = Storage(settings.sqlalchemy_url)
-        await storage.open()
+        try:
+            await storage.open()
+        except Exception as exc:  # noqa: BLE001 - any failure here means "cannot start"
+            first = (str(exc).splitlines() or [""])[0][:300]
+            if settings.database_url in first:  # never echo a password
+                first = first.replace(settings.database_url, "<DATABASE_URL>")
+            _refuse_to_start(
+                f"DATABASE_URL: cannot open the database ({type(exc).__name__}: {first}); "
+                "check that it is reachable and the user may create tables"
+            )
         planner = make_planner(settings)
         capacity = Capacity(settings.max_sandboxes, settings.run_timeout_ms, metrics)
         runs = Runs(settings, catalog, executor, capacity, storage, metrics)
@@ -125,6 +138,14 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
 
     app = FastAPI(title="Corral agent server", version="0.1.0", lifespan=lifespan)
     app.state.metrics = metrics
+    origins = settings.cors_origins if settings is not None else os.environ.get(
+        "CORS_ORIGINS", "")
+    if origins.strip():
+        # Only for a UI served from another origin; the bundled UI and nginx need none.
+        app.add_middleware(
+            CORSMiddleware, allow_origins=[o.strip() for o in origins.split(",") if o.strip()],
+            allow_methods=["GET", "POST", "DELETE"], allow_headers=["Content-Type"],
+        )
 
     @app.exception_handler(CapacityExceeded)
     async def _capacity(_: Request, exc: CapacityExceeded) -> JSONResponse:
@@ -137,7 +158,9 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    # /api/readyz: the same check, reachable through the UI's /api/ proxy.
     @app.get("/readyz")
+    @app.get("/api/readyz", include_in_schema=False)
     async def readyz(request: Request) -> JSONResponse:
         ex: Executor = request.app.state.executor
         try:
@@ -213,8 +236,19 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
     ui_dir = settings.ui_dir if settings is not None else _ui_dir_from_env()
     if ui_dir is not None:
         # Registered last so every API route above wins over the static files.
-        app.mount("/", StaticFiles(directory=ui_dir, html=True), name="ui")
+        app.mount("/", UIFiles(directory=ui_dir, html=True), name="ui")
     return app
+
+
+class UIFiles(StaticFiles):
+    """The UI's static files, minus what app/ui keeps for building its own container."""
+
+    NOT_SERVED = ("Dockerfile", "container")
+
+    def lookup_path(self, path: str) -> tuple[str, Any]:
+        if path.split("/", 1)[0] in self.NOT_SERVED:
+            return "", None
+        return super().lookup_path(path)
 
 
 def _ui_dir_from_env() -> Any:

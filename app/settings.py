@@ -42,7 +42,7 @@ class Settings(BaseSettings):
     sandbox_pids_limit: int = Field(64, ge=8, le=4096)
     # Added to RUN_TIMEOUT_MS before the executor kills a sandbox from outside: covers
     # sandbox start-up and lets the runner report its own timeout first.
-    sandbox_grace_ms: int = Field(2000, ge=0, le=60000)
+    sandbox_grace_ms: int = Field(3000, ge=0, le=60000)
     # bwrap mode: /tmp size inside the sandbox (docker mode uses a fixed 64m tmpfs).
     sandbox_tmp_size: str = Field("64m", description="e.g. 64m")
     runner_image: str = Field("corral/runner:latest", min_length=1)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -20,17 +21,23 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from runner.contract import make_request  # noqa: E402
+from runner.contract import make_request
 
 REQUEST = json.dumps(make_request("bench", "sql", "SELECT count(*) FROM penguins", 10, 5000))
 DOCKER = ["docker", "run", "--rm", "-i", "--network", "none", "--read-only", "--cap-drop", "ALL",
           "--security-opt", "no-new-privileges", "--tmpfs", "/tmp:rw,noexec,nosuid,size=64m"]
 
 
-def timed(cmd: list[str], stdin: str, env: dict[str, str] | None = None) -> float:
+def timed(cmd: list[str], stdin: str, env: dict[str, str] | None = None,
+          cpu: list[float] | None = None) -> float:
+    """Wall-clock ms of one run; appends the child's CPU ms to `cpu` (robust under load)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(cmd, input=stdin.encode(), capture_output=True, env=env, check=False)
     elapsed = (time.perf_counter() - start) * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if cpu is not None:
+        cpu.append((after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000)
     if proc.returncode != 0:
         raise SystemExit(f"{cmd[:3]} failed: {proc.stderr.decode()[-500:]}")
     return elapsed
@@ -49,8 +56,11 @@ def main() -> None:
     parser.add_argument("--image", default=os.environ.get("RUNNER_IMAGE", "corral/runner:latest"))
     args = parser.parse_args()
     env = {**os.environ, "CORRAL_DATA_DIR": str(REPO / "datasets")}
-    host = [timed([sys.executable, "-m", "runner"], REQUEST, env) for _ in range(args.runs)]
-    out: dict[str, object] = {"host_python_m_runner": summary(host)}
+    cpu: list[float] = []
+    host = [timed([sys.executable, "-I", "-m", "runner"], REQUEST, env, cpu)
+            for _ in range(args.runs)]
+    out: dict[str, object] = {"host_python_m_runner": summary(host),
+                              "host_python_m_runner_cpu": summary(cpu)}
     have_image = subprocess.run(["docker", "image", "inspect", args.image], capture_output=True,
                                 check=False).returncode == 0
     if have_image:

@@ -17,9 +17,15 @@ import re
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from runner.errors import RunFailure
+
+# The `duckdb` package is a large Python layer over its compiled engine `_duckdb`;
+# SQL mode needs only the engine, which imports in ~25 ms instead of ~150 ms, on
+# the critical path of every query. Same classes either way (duckdb re-exports them).
+try:
+    import _duckdb as duckdb
+except ImportError:  # a future wheel layout
+    import duckdb
 
 DEFAULT_DATA_DIR = "/data"
 DEFAULT_MEMORY = "256MB"
@@ -62,9 +68,9 @@ def dataset_files() -> dict[str, Path]:
             "directory (manifest.json + *.parquet) read-only there, or set CORRAL_DATA_DIR.",
         ) from exc
     for name, path in files.items():
-        if not NAME_RE.match(name) or "'" in str(path):
+        if not NAME_RE.match(name) or "'" in str(path) or not path.is_file():
             raise RunFailure("unavailable", "sandbox_unavailable",
-                             f"{manifest_path}: bad dataset entry {name!r}")
+                             f"{manifest_path}: dataset {name!r} has no readable file {path}")
     return files
 
 

@@ -22,15 +22,40 @@ from runner import contract, database
 from runner.errors import RunFailure, RunTimeout, invalid_request
 from runner.limits import CapturedOutput, Deadline, take_stdout
 from runner.request_check import request_problem
+from runner.sql_mode import run_sql
 from runner.table import Table
 
 MAX_REQUEST_BYTES = 2 * 1024 * 1024  # code is capped at 100,000 characters by the schema
 
 
+def _is_complete_json(data: bytes) -> bool:
+    try:
+        json.loads(data)
+    except ValueError:
+        return False
+    return True
+
+
+def read_stdin() -> bytes:
+    """Read the request from fd 0, at most MAX_REQUEST_BYTES + 1 bytes.
+
+    Stops at EOF or as soon as a complete JSON object has arrived, so an executor
+    whose attach stream cannot half-close stdin still gets its answer.
+    """
+    data = bytearray()
+    while len(data) <= MAX_REQUEST_BYTES:
+        chunk = os.read(0, 1 << 16)
+        if not chunk:
+            break
+        data += chunk
+        if data.rstrip().endswith(b"}") and _is_complete_json(data):
+            break
+    return bytes(data)
+
+
 def read_request() -> dict[str, Any]:
     env = os.environ.get("RUNNER_REQUEST")
-    raw = env.encode("utf-8", "surrogateescape") if env else sys.stdin.buffer.read(
-        MAX_REQUEST_BYTES + 1)
+    raw = env.encode("utf-8", "surrogateescape") if env else read_stdin()
     if not raw.strip():
         raise invalid_request("no request: send one JSON object on stdin or in RUNNER_REQUEST")
     if len(raw) > MAX_REQUEST_BYTES:
@@ -108,22 +133,10 @@ def execute(request: dict[str, Any], writer: ResultWriter) -> Table:
         writer.write(writer.failed(timeout_failure(request)))
         os._exit(0)
 
-    sys.stdout = sys.stderr = writer.printed
-    try:
-        with Deadline(request["timeout_ms"] / 1000, con.interrupt, give_up):
-            if language == "sql":
-                table = sql_run(con, code, max_rows)
-            else:
-                table = python_mode.run_python(con, list(files), code, max_rows)
-    finally:
-        sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
-    return table
-
-
-def sql_run(con: Any, code: str, max_rows: int) -> Table:
-    from runner.sql_mode import run_sql
-
-    return run_sql(con, code, max_rows)
+    with Deadline(request["timeout_ms"] / 1000, con.interrupt, give_up):
+        if language == "sql":
+            return run_sql(con, code, max_rows)
+        return python_mode.run_python(con, list(files), code, max_rows)
 
 
 def timeout_failure(request: dict[str, Any]) -> RunFailure:
@@ -135,6 +148,10 @@ def timeout_failure(request: dict[str, Any]) -> RunFailure:
 def main() -> int:
     started = time.monotonic()
     writer = ResultWriter(take_stdout(), started)
+    # Every Python-level write (user prints, warnings) is captured from here on, so
+    # stdout carries the result line only, and stderr (merged into pod logs in
+    # Kubernetes) stays quiet.
+    sys.stdout = sys.stderr = writer.printed
     request: dict[str, Any] = {}
     try:
         request = read_request()
@@ -143,6 +160,9 @@ def main() -> int:
         problem = request_problem(request)
         if problem:
             raise invalid_request(problem)
+        for name in ("max_rows", "timeout_ms", "max_output_bytes"):  # 10.0 is a valid 10
+            if name in request:
+                request[name] = int(request[name])
         writer.max_output_bytes = request.get("max_output_bytes",
                                               contract.DEFAULT_MAX_OUTPUT_BYTES)
         table = execute(request, writer)

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import duckdb
-
 from runner import database
+from runner.database import duckdb
 from runner.table import Table, json_rows
 
 

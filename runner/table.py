@@ -9,19 +9,20 @@ nested values (lists, structs, maps) become their JSON text.
 from __future__ import annotations
 
 import datetime as dt
-import decimal
 import json
 import math
-import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
+# Kept to cheap standard modules (no dataclasses, decimal or uuid imports): the
+# runner starts once per query. Decimal and UUID are recognised without them.
 
-@dataclass
+
 class Table:
-    columns: list[dict[str, str]]  # [{"name": ..., "type": DuckDB type name}]
-    rows: list[list[Any]] = field(default_factory=list)
-    truncated: bool = False
+    def __init__(self, columns: list[dict[str, str]], rows: list[list[Any]] | None = None,
+                 truncated: bool = False):
+        self.columns = columns  # [{"name": ..., "type": DuckDB type name}]
+        self.rows = rows or []
+        self.truncated = truncated
 
 
 def iso_duration(delta: dt.timedelta) -> str:
@@ -50,7 +51,8 @@ def json_value(value: Any) -> Any:
         return int(value)
     if isinstance(value, float):
         return value if math.isfinite(value) else None
-    if isinstance(value, decimal.Decimal):
+    kind = type(value).__name__
+    if kind == "Decimal":
         return float(value) if value.is_finite() else None
     if isinstance(value, (dt.datetime, dt.date, dt.time)):
         return value.isoformat()
@@ -58,7 +60,7 @@ def json_value(value: Any) -> Any:
         return iso_duration(value)
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value).hex()
-    if isinstance(value, uuid.UUID):
+    if kind == "UUID":
         return str(value)
     if isinstance(value, (dict, list, tuple, set, frozenset)):
         return json.dumps(_nested(value), ensure_ascii=False)
@@ -68,7 +70,7 @@ def json_value(value: Any) -> Any:
             return json_value(item())
         except (TypeError, ValueError):
             pass
-    if type(value).__name__ in ("NaTType", "NAType"):  # pandas missing values
+    if kind in ("NaTType", "NAType"):  # pandas missing values
         return None
     isoformat = getattr(value, "isoformat", None)
     if callable(isoformat):

@@ -28,7 +28,7 @@ import requests
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 
 from app.executors.base import SANDBOX_LABEL, SANDBOX_LABEL_VALUE, Executor, ExecutorUnavailable
-from app.executors.outcome import STDERR_TAIL, Ending, output_cap, result_from
+from app.executors.outcome import STDERR_TAIL, Ending, has_answer, output_cap, result_from
 from app.settings import Settings
 from runner import contract
 
@@ -48,6 +48,8 @@ THREAD_ENV = {
     "PYTHONUNBUFFERED": "1",
 }
 STDOUT, STDERR = 1, 2
+# A running sandbox older than its deadline plus this is a leftover, not a live run.
+SWEEP_SLACK_S = 30
 
 
 class DockerExecutor(Executor):
@@ -164,14 +166,19 @@ class DockerExecutor(Executor):
             with contextlib.suppress(OSError):
                 sock.close()
         end.stdout, end.stderr_tail = bytes(out[:cap]), bytes(err)
-        if not (end.timed_out or end.output_exceeded):
+        # A complete answer needs no exit code: skip the wait (a round trip) and let
+        # remove(force) finish the exiting container.
+        if not (end.timed_out or end.output_exceeded or has_answer(end.stdout)):
             remaining = max(deadline - time.monotonic(), 1.0)
             try:
                 end.exit_code = api.wait(cid, timeout=remaining)["StatusCode"]
             except (requests.exceptions.Timeout, requests.exceptions.ConnectionError):  # hangs on
                 end.timed_out = True
             if end.exit_code not in (0, None):
-                end.oom_killed = bool(api.inspect_container(cid)["State"].get("OOMKilled"))
+                state = api.inspect_container(cid)["State"]  # NotFound: removed from outside
+                # SIGKILL that we did not send is the cgroup OOM killer: Docker does not
+                # always notice (OOMKilled stays false under nested cgroup v1, as here).
+                end.oom_killed = bool(state.get("OOMKilled")) or end.exit_code == 137
         end.elapsed_ms = int((time.monotonic() - started) * 1000)
         return end
 
@@ -208,14 +215,25 @@ class DockerExecutor(Executor):
         return await asyncio.to_thread(self._sweep_blocking)
 
     def _sweep_blocking(self) -> int:
+        """Remove sandboxes that ended, and running ones older than any run may last.
+
+        Young running ones are left alone: another agent server on the same Docker
+        daemon may be using them right now.
+        """
         api = self._api()
+        s = self.settings
+        oldest_live = time.time() - (s.run_timeout_ms + s.sandbox_grace_ms) / 1000 - SWEEP_SLACK_S
         removed = 0
-        for c in api.containers(all=True, filters={"label": f"{SANDBOX_LABEL}"}, quiet=True):
+        for c in api.containers(all=True, filters={"label": SANDBOX_LABEL}):
+            if c.get("State") in ("running", "created", "restarting") and c["Created"] > oldest_live:
+                continue
             try:
                 api.remove_container(c["Id"], force=True)
                 removed += 1
             except NotFound:
                 pass
+            except APIError as exc:  # e.g. removal already in progress elsewhere
+                log.warning("sweep: could not remove %s: %s", c["Id"][:12], exc)
         if removed:
             log.warning("removed %d sandbox container(s) left by an earlier server", removed)
         return removed

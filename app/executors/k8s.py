@@ -41,6 +41,7 @@ log = logging.getLogger(__name__)
 
 CONTAINER = "runner"
 RUNNER_UID = 10001
+CHECK_CACHE_S = 30.0
 JOB_LABEL = "io.corral.job"  # our own pod selector: independent of controller-added labels
 IN_CLUSTER_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
 
@@ -240,6 +241,7 @@ class K8sJobExecutor(Executor):
         self._api_client = api_client
         self._namespace: str | None = settings.k8s_namespace or None
         self._lock = threading.Lock()
+        self._checked_at: float | None = None  # when check() last passed
 
     # --- client ------------------------------------------------------------------
 
@@ -367,7 +369,9 @@ class K8sJobExecutor(Executor):
                         continue
                     pod = event["object"]
                     if event["type"] == "DELETED":
-                        outcome = self._job_failure(name, failed)
+                        outcome = self._job_failure(name, failed) or failed(
+                            "crashed", "the runner pod was removed before it finished "
+                            "(evicted, preempted or deleted by hand)")
                     else:
                         outcome = self._outcome(name, pod, request, failed)
                         pending_note = _pending_note(pod) or pending_note
@@ -480,7 +484,11 @@ class K8sJobExecutor(Executor):
     # --- health and housekeeping ------------------------------------------------------
 
     async def check(self) -> None:
+        # /readyz runs often; nine access reviews are asked again at most every 30 s.
+        if self._checked_at is not None and time.monotonic() - self._checked_at < CHECK_CACHE_S:
+            return
         await asyncio.to_thread(self._check)
+        self._checked_at = time.monotonic()
 
     def _check(self) -> None:
         api = self._client()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import signal
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from runner import contract
@@ -62,7 +63,7 @@ def result_from(request: dict[str, Any], end: Ending) -> dict[str, Any]:
         )
     answer, why_not = _parse(end.stdout)
     if answer is not None:
-        return answer
+        return dict(answer)  # a copy: the parsed one is cached
     stderr = end.stderr_tail.decode("utf-8", "replace").strip()
     if end.oom_killed or _memory_signs(end, stderr):
         return failed(
@@ -77,6 +78,12 @@ def result_from(request: dict[str, Any], end: Ending) -> dict[str, Any]:
     return failed("crashed", f"The sandbox answered with {why_not}")
 
 
+def has_answer(stdout: bytes) -> bool:
+    """True when stdout holds one complete, schema-valid result."""
+    return _parse(stdout)[0] is not None
+
+
+@lru_cache(maxsize=2)  # has_answer() then result_from() on the same bytes: parse once
 def _parse(stdout: bytes) -> tuple[dict[str, Any] | None, str]:
     text = stdout.strip()
     if not text:

@@ -44,8 +44,8 @@ If the datasets cannot answer the question, answer
 
 
 def system_prompt(catalog: Catalog, max_rows: int) -> str:
-    parts = ["You turn questions about datasets into one small program that runs in a "
-             "sandbox. The datasets are DuckDB views:"]
+    parts = [("You turn questions about datasets into one small program that runs in a "
+              "sandbox. The datasets are DuckDB views:")]
     for ds in catalog.datasets.values():
         parts.append(f"\n{ds.name} ({ds.row_count} rows): {ds.description}")
         for c in ds.columns:

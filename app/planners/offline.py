@@ -132,10 +132,15 @@ VALUE_ALIASES = {
     "asian": "Asia", "european": "Europe", "african": "Africa", "american": "Americas",
     "oceanian": "Oceania", "males": "male", "females": "female",
 }
+UNIT_WORDS = {"hour", "hours", "minute", "minutes", "min", "mins", "grams", "gram", "g", "mm",
+              "millimetres", "millimeters", "years", "dollars", "people"}
+# What one row of a dataset is, for the name of a COUNT(*) column.
+ROW_NOUNS = {"penguins": "penguins", "flights": "flights"}
 DEFAULT_TOP = 10
 # A group column with more distinct values than this answers "which X had the
 # highest ..." with the single winner; with fewer, the whole ranking is shown.
 SMALL_GROUP = 10
+_SQL_START = re.compile(r"^\s*(select|with)\s+\S.*\b(from|select)\b", re.IGNORECASE | re.DOTALL)
 _IDENT = re.compile(r"^[a-z_][a-z0-9_]*$")
 _RESERVED = {"select", "from", "where", "group", "order", "by", "limit", "table", "user",
              "all", "and", "or", "not", "as", "in", "is", "on", "to", "end", "case"}
@@ -309,6 +314,7 @@ class Reading:
     order_by: str | None = None
     singular_group: bool = False
     listing: bool = False
+    explicit_list: bool = False
 
 
 def _words(tokens: list[Token]) -> list[str]:
@@ -376,9 +382,16 @@ def read(question: str, ds: Dataset) -> Reading:
             r.filters.append((year_col, op, t.value))
             continue
         if cmp:
-            col = _nearest_numeric(tokens, i, ds)
+            unit = tokens[i + 1].text if i + 1 < len(tokens) else ""
+            if unit in UNIT_WORDS:  # "2 hours" is a unit, not the column "hour"
+                used.add(i + 1)
+            col = _nearest_numeric(tokens, i, ds, skip=used)
             if col:
-                r.filters.append((col, cmp, t.value))
+                value = t.value
+                column = ds.column(col)
+                if unit.startswith("hour") and column and "minute" in column.description:
+                    value = t.value * 60
+                r.filters.append((col, cmp, value))
                 used.update(j for j, x in enumerate(tokens) if x.kind == "col" and x.column == col
                             and abs(j - i) <= 4)
                 continue
@@ -439,6 +452,16 @@ def read(question: str, ds: Dataset) -> Reading:
                 r.count = tokens[nxt].column
                 used.add(nxt)
 
+    # "the most countries", "the fewest destinations": count the distinct values
+    most = re.search(r"\b(most|fewest|least)\s+(?:different\s+|distinct\s+)?", low)
+    if most and not r.metrics:
+        nxt = next((j for j, t in enumerate(tokens) if t.start >= most.end()), None)
+        if nxt is not None and tokens[nxt].kind == "col" and nxt not in used \
+                and _countable(ds, tokens[nxt].column):
+            r.count = tokens[nxt].column
+            r.direction = "desc" if most.group(1) == "most" else "asc"
+            used.add(nxt)
+
     # "which X had the highest ...", "top 5 X", "3 countries with the lowest ..."
     col_idx = [i for i, t in enumerate(tokens) if t.kind == "col" and i not in used]
     for i in col_idx:
@@ -448,7 +471,7 @@ def read(question: str, ds: Dataset) -> Reading:
         prev_words = [x.text for x in tokens[max(0, i - 3):i] if x.kind in ("word", "num")]
         after_which = bool(set(prev_words) & {"which", "what", "top", "bottom"}) or (
             i > 0 and tokens[i - 1].kind == "num")
-        if after_which and (r.direction or r.count or _has_aggregate(words)):
+        if after_which and i not in used and (r.direction or r.count or _has_aggregate(words)):
             _add_group(r, tokens, i, used)
             r.singular_group = not t.text.endswith("s") or t.column == "species"
             if t.text == "species":
@@ -487,6 +510,12 @@ def read(question: str, ds: Dataset) -> Reading:
     if not r.metrics and not r.count and not r.group and not r.distinct and (
             r.filters or words & {"show", "list", "rows", "records", "examples", "sample"}):
         r.listing = True
+
+    r.explicit_list = bool(words & {"list", "distinct", "unique", "all"})
+    if not (r.metrics or r.count or r.group or r.distinct or r.listing or r.filters) \
+            and any(t.kind == "ds" for t in tokens) and len(re.findall(r"\w+", low)) <= 3:
+        r.listing, r.limit = True, r.limit or DEFAULT_TOP  # just "penguins": show some rows
+    _merge_filters(r)
 
     sort = re.search(r"(?:sorted|ordered|order|sort)\s+by\s+", low)
     if sort:
@@ -538,12 +567,14 @@ def _aggregate(tokens: list[Token], words: set[str]) -> str | None:
     return None
 
 
-def _nearest_numeric(tokens: list[Token], i: int, ds: Dataset) -> str | None:
+def _nearest_numeric(
+    tokens: list[Token], i: int, ds: Dataset, skip: set[int] | None = None
+) -> str | None:
     """The numeric column a comparison is about: the closest one before the number
     ("delay over 60 minutes"), else the closest after it ("more than 1000 miles")."""
     best: tuple[int, str] | None = None
     for j, t in enumerate(tokens):
-        c = ds.column(t.column or "") if t.kind == "col" else None
+        c = ds.column(t.column or "") if t.kind == "col" and j not in (skip or ()) else None
         if c and c.is_numeric and c.name.lower() not in ("year", "month"):
             dist = (i - j) if j < i else (j - i) + 100
             if best is None or dist < best[0]:
@@ -554,10 +585,31 @@ def _nearest_numeric(tokens: list[Token], i: int, ds: Dataset) -> str | None:
 # --- writing SQL ------------------------------------------------------------------------
 
 
+def _merge_filters(r: Reading) -> None:
+    """Several values of one column ("1952 vs 2007", "Adelie and Gentoo") mean either of
+    them, compared side by side: col IN (...) and a group by that column."""
+    values: dict[str, list[Any]] = {}
+    for col, op, value in r.filters:
+        if op == "=":
+            values.setdefault(col, []).append(value)
+    merged: list[tuple[str, str, Any]] = []
+    for col, op, value in r.filters:
+        if op == "=" and len(values[col]) > 1:
+            if (col, "in", tuple(values[col])) not in merged:
+                merged.append((col, "in", tuple(values[col])))
+                if (r.metrics or r.count) and col not in r.group:
+                    r.group.append(col)
+        else:
+            merged.append((col, op, value))
+    r.filters = merged
+
+
 def _where(r: Reading) -> str:
     parts = []
     for col, op, value in r.filters:
-        if op == "between":
+        if op == "in":
+            parts.append(f"{quote(col)} IN ({', '.join(literal(v) for v in value)})")
+        elif op == "between":
             parts.append(f"{quote(col)} BETWEEN {value[0]} AND {value[1]}")
         else:
             parts.append(f"{quote(col)} {op} {literal(value)}")
@@ -570,7 +622,9 @@ def _describe_filters(r: Reading) -> str:
     words = {"=": "=", ">": ">", "<": "<", ">=": "≥", "<=": "≤"}
     parts = []
     for col, op, value in r.filters:
-        if op == "between":
+        if op == "in":
+            parts.append(f"{col} in ({', '.join(str(v) for v in value)})")
+        elif op == "between":
             parts.append(f"{col} between {value[0]} and {value[1]}")
         else:
             parts.append(f"{col} {words[op]} {value}")
@@ -602,10 +656,10 @@ def write_sql(r: Reading) -> tuple[str, str]:
             what = ", ".join(f"{_agg_word(agg)} {m}" for m in r.metrics)
         else:
             if r.count == "*":
-                alias = f"n_{ds.name}"
+                noun = ROW_NOUNS.get(ds.name, "rows")
+                alias = f"n_{noun}"
                 selects.append(f"COUNT(*) AS {quote(alias)}")
-                what = f"number of {ds.name} rows" if ds.name not in DATASET_NOUNS \
-                    else f"number of {ds.name}"
+                what = f"number of {noun}"
             else:
                 alias = f"n_{r.count}"
                 selects.append(f"COUNT(DISTINCT {quote(r.count or '')}) AS {quote(alias)}")
@@ -642,6 +696,8 @@ def write_sql(r: Reading) -> tuple[str, str]:
         explanation += "."
         return "\n".join(lines), explanation
 
+    if r.distinct and r.direction and not r.explicit_list:
+        raise ValueError("a superlative with nothing to measure")  # "the smallest country"
     if r.distinct:
         cols = [quote(c) for c in r.distinct]
         lines = ["SELECT DISTINCT " + ", ".join(cols), f"FROM {table}"]
@@ -757,6 +813,10 @@ def plan_question(
     dataset: str | None = None,
 ) -> Plan | CannotPlan:
     """The whole offline planner as one pure function (what the tests call)."""
+    if _SQL_START.match(question):
+        # SQL typed into the chat runs as written (the guard still checks it).
+        used = _dataset_from_history([{"plan": {"code": question}}], catalog)
+        return Plan("sql", question.strip(), "Your SQL, run as written.", "offline", used)
     name = dataset or choose_dataset(question, catalog, history or [])
     ds = catalog.get(name) if name else None
     if ds is None:

@@ -91,7 +91,11 @@ function setBusy(busy) {
   ui.form.classList.toggle("busy", busy);
   ui.form.setAttribute("aria-busy", String(busy));
   ui.button.querySelector(".btn-label").textContent = busy ? "Running…" : "Ask";
-  for (const b of document.querySelectorAll(".suggestion, .chip")) b.disabled = busy;
+  // One question at a time: switching conversations mid-run would put the answer
+  // in the wrong place.
+  for (const b of document.querySelectorAll(
+    ".suggestion, .chip, #new-chat, .conversation-open, .conversation-delete",
+  )) b.disabled = busy;
 }
 
 function setTitle(text) {
@@ -184,6 +188,7 @@ function renderHistory() {
     }),
   );
   markCurrentConversation();
+  if (state.busy) setBusy(true); // new buttons follow the running state
 }
 
 function markCurrentConversation() {

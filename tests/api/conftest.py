@@ -1,61 +1,12 @@
-"""Real agent servers for the API tests: uvicorn on 127.0.0.1 (ephemeral port) in a
-background thread, the real app with real storage (SQLite) and, for runs, the real
-bubblewrap executor. Clients talk HTTP to it with httpx."""
+"""Module-scoped agent server and client for the API tests (see agent_server.py)."""
 
 from __future__ import annotations
 
-import sys
-import threading
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
-
-from app.main import create_app
-from app.settings import Settings, load_settings
-
-ROOT = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(ROOT / "tests" / "planner"))  # fake_llm_server
-
-
-class RunningServer:
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.app = create_app(settings)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=0, log_level="warning",
-                                lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> RunningServer:
-        self.thread.start()
-        deadline = time.monotonic() + 60
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the agent server did not start")
-            time.sleep(0.02)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
-
-
-def server_settings(tmp: Path, **overrides: object) -> Settings:
-    values: dict[str, object] = {
-        "execution_mode": "bwrap",
-        "datasets_path": ROOT / "datasets",
-        "database_url": f"sqlite:///{tmp}/corral.db",
-        "max_sandboxes": 4,
-        "run_timeout_ms": 5000,
-    }
-    values.update(overrides)
-    return load_settings(**values)
+from agent_server import RunningServer, server_settings
 
 
 @pytest.fixture(scope="module")
@@ -68,19 +19,3 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
 def client(server: RunningServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=60) as c:
         yield c
-
-
-def metric(client: httpx.Client, name: str, **labels: str) -> float:
-    """The value of one sample on /metrics (0 when absent)."""
-    want = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
-    for line in client.get("/metrics").text.splitlines():
-        if line.startswith("#"):
-            continue
-        key, _, value = line.rpartition(" ")
-        sample, _, label_text = key.partition("{")
-        if sample != name:
-            continue
-        got = ",".join(sorted(label_text.rstrip("}").split(","))) if label_text else ""
-        if got == want:
-            return float(value)
-    return 0.0

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import httpx
 import pytest
-from conftest import ROOT, RunningServer, server_settings
+from agent_server import ROOT, RunningServer, server_settings
 
 
 @pytest.fixture(scope="module")
@@ -106,6 +106,8 @@ def test_ui_is_served_when_ui_dir_is_set(tmp_path):
         assert page.status_code == 200 and "<html" in page.text.lower()
         assert page.text == (ui / "index.html").read_text()
         assert c.get("/api/suggestions").status_code == 200  # the API still wins
+        assert c.get("/Dockerfile").status_code == 404  # build files are not content
+        assert c.get("/container/entrypoint.sh").status_code == 404
 
 
 def test_readyz_names_the_problem_when_docker_is_down(tmp_path, monkeypatch):

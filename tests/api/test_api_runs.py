@@ -10,7 +10,7 @@ import time
 import httpx
 import pytest
 import sqlalchemy as sa
-from conftest import RunningServer, metric, server_settings
+from agent_server import RunningServer, metric, server_settings
 from fake_llm_server import FakeLLM, reply
 
 pytestmark = pytest.mark.bwrap

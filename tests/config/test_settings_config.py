@@ -94,7 +94,7 @@ def test_server_refuses_to_start_with_a_bad_value(command, tmp_path):
     env = clean_env(MAX_SANDBOXES="lots", DATASETS_PATH=str(ROOT / "datasets"),
                     DATABASE_URL=f"sqlite:///{tmp_path}/c.db", PORT=str(_free_port()))
     proc = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=60)
+                          timeout=60, check=False)
     assert proc.returncode != 0
     assert "MAX_SANDBOXES" in proc.stderr and "'lots'" in proc.stderr
     assert "Traceback" not in proc.stderr
@@ -105,7 +105,19 @@ def test_server_refuses_to_start_without_datasets(tmp_path):
                     DATABASE_URL=f"sqlite:///{tmp_path}/c.db")
     proc = subprocess.run(
         [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", "0"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
     assert proc.returncode != 0
     assert "DATASETS_PATH" in proc.stderr and "manifest.json" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_server_refuses_to_start_when_the_database_is_unreachable(tmp_path):
+    port = _free_port()  # nothing listens there
+    env = clean_env(DATASETS_PATH=str(ROOT / "datasets"), EXECUTION_MODE="bwrap",
+                    DATABASE_URL=f"postgresql://corral:s3cretpw@127.0.0.1:{port}/corral")
+    proc = subprocess.run(
+        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", "0"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode != 0
+    assert "DATABASE_URL: cannot open the database" in proc.stderr
+    assert "s3cretpw" not in proc.stderr and "Traceback" not in proc.stderr

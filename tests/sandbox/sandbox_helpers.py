@@ -25,7 +25,7 @@ def sandbox_settings(mode: str, **overrides: Any) -> Settings:
         "execution_mode": mode,
         "datasets_path": DATASETS,
         "runner_dir": REPO / "runner",
-        "sandbox_grace_ms": 2000,
+        "sandbox_grace_ms": 3000,
     }
     if os.environ.get("RUNNER_IMAGE"):
         base["runner_image"] = os.environ["RUNNER_IMAGE"]

@@ -210,3 +210,36 @@ def test_busy_sandboxes_notice_then_automatic_retry(context, agent_server):
     assert sorted(r[0] for r in rows) == ["Adelie", "Chinstrap", "Gentoo"]
     assert len(calls) == 2
     assert page.errors == []
+
+
+def test_still_busy_after_the_retry_offers_try_again(context, agent_server):
+    """Both attempts get the documented 429 (intercepted, see above): the question is
+    kept, the person reads why, and "Try again" asks the real server."""
+    page = open_app(context, agent_server.url)
+    busy = {"left": 2}
+
+    def busy_twice(route):
+        if busy["left"] > 0:
+            busy["left"] -= 1
+            route.fulfill(
+                status=429,
+                headers={"Retry-After": "1", "Content-Type": "application/json"},
+                body=json.dumps(
+                    {"detail": "All 4 sandboxes are busy; retry in a few seconds."}),
+            )
+        else:
+            route.continue_()
+
+    page.route("**/api/chat", busy_twice)
+    page.locator("#ask-input").fill("How many penguins are there on each island?")
+    page.locator("#ask-input").press("Enter")
+    failure = page.locator("#messages .status-failed .error-box")
+    expect(failure).to_contain_text("All sandboxes are still busy")
+    expect(failure).to_contain_text("All 4 sandboxes are busy")
+    expect(page.locator("#ask-input")).to_be_enabled()
+    failure.get_by_role("button", name="Try again").click()
+    wait_for_answers(page, 1)
+    _, rows = table_of(answers(page).first)
+    assert sorted(r[0] for r in rows) == ["Biscoe", "Dream", "Torgersen"]
+    assert page.locator("#messages .status-failed").count() == 0
+    assert page.errors == []

@@ -76,8 +76,9 @@ choose_resolver() {
   else
     export RESOLVER_DIRECTIVE="    # AGENT_URL is resolved once, at start."
     export AGENT_PROXY_PASS="proxy_pass $AGENT_URL;"
-    wait_for_name "$host"
+    [[ "${WAIT_FOR_AGENT:-1}" == 1 ]] && wait_for_name "$host"
   fi
+  return 0
 }
 
 wait_for_name() {
@@ -116,7 +117,8 @@ case "${1:-serve}" in
     exec nginx -e stderr -c "$conf_dir/nginx.conf" -g 'daemon off;'
     ;;
   render)
-    render
+    # `nginx -t` resolves a static upstream too; don't wait for it here.
+    WAIT_FOR_AGENT=0 render
     cat "$conf_dir/nginx.conf"
     ;;
   healthcheck)

@@ -28,6 +28,7 @@ export function csvFilename(dataset, question) {
   const slug = String(question || "result")
     .toLowerCase()
     .normalize("NFKD")
+    .replace(/\p{M}/gu, "") // "Ü" -> "U" + a combining mark; drop the mark
     .replace(/[^a-z0-9]+/g, "-")
     .replace(/^-+|-+$/g, "")
     .slice(0, 60)

@@ -78,3 +78,8 @@ seccompProfile:
 {{- define "corral.llmSecret" -}}
 {{- default (printf "%s-llm" (include "corral.fullname" .)) .Values.llm.existingSecret -}}
 {{- end -}}
+
+{{/* The agent-server image's uvicorn listens on 8000 (app/Dockerfile CMD); one value everywhere. */}}
+{{- define "corral.agentPort" -}}
+8000
+{{- end -}}

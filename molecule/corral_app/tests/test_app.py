@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
-from corral_checks import PENGUINS_SQL, assert_penguins_table, get_json, post_json  # noqa: E402
+from corral_checks import PENGUINS_SQL, assert_penguins_table, get_json, post_json
 
 UI = "http://127.0.0.1:8080"
 
@@ -31,7 +31,7 @@ def test_agent_does_not_run_as_root(host):
 
 
 def test_readyz_through_the_ui_port(host):
-    assert get_json(host, f"{UI}/readyz")["status"] == "ready"
+    assert get_json(host, f"{UI}/api/readyz")["status"] == "ready"
 
 
 def test_a_query_through_the_ui_port_returns_the_table(host):

@@ -1,0 +1,49 @@
+"""site.yml converged a fresh Debian container into venv mode (no Docker): one release,
+`current` pointing at it, the agent under systemd as its own user with bubblewrap
+sandboxes, and a real browser on the host gets a table."""
+
+import os
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
+from browser import penguins_table_in_browser
+from corral_checks import PENGUINS_SQL, assert_penguins_table, post_json
+
+HOST_URL = f"http://127.0.0.1:{os.environ.get('CORRAL_FULLSTACK_VENV_PORT', '18081')}"
+
+
+def test_no_docker_on_this_host(host):
+    assert not host.exists("docker")
+
+
+def test_current_points_at_a_complete_release(host):
+    current = host.file("/opt/corral/current")
+    assert current.is_symlink
+    assert host.file(f"{current.linked_to}/.complete").exists
+    assert host.file(f"{current.linked_to}/venv/bin/uvicorn").exists
+
+
+def test_agent_runs_under_systemd_as_its_own_user(host):
+    assert host.service("corral-agent").is_running
+    assert host.service("corral-agent").is_enabled
+    pid = host.check_output("systemctl show -p MainPID --value corral-agent")
+    assert host.check_output(f"ps -o user= -p {pid}") == "corral"
+
+
+def test_environment_file_is_not_world_readable(host):
+    env = host.file("/etc/corral/corral.env")
+    assert env.mode == 0o640 and env.group == "corral"
+    assert "EXECUTION_MODE=bwrap" in env.content_string
+
+
+def test_query_through_the_ui_port_returns_a_table(host):
+    assert_penguins_table(
+        post_json(host, "http://127.0.0.1:8080/api/query", {"language": "sql", "code": PENGUINS_SQL})
+    )
+
+
+def test_chromium_on_the_host_gets_a_table():
+    headers, rows = penguins_table_in_browser(HOST_URL)
+    assert headers[0] == "species"
+    assert sorted(r[0] for r in rows) == ["Adelie", "Chinstrap", "Gentoo"]

@@ -1,0 +1,42 @@
+"""Helpers of the deployment tests: throwaway Debian 12 targets reached with the
+community.docker.docker connection plugin, so these tests never converge the CI host."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[2]
+BASE_IMAGE = "corral/base:bookworm"  # the debootstrap base `make images` builds
+
+# What a venv deployment with bubblewrap needs from a container: user namespaces
+# (SYS_ADMIN, no seccomp filter) and a /proc it may mount again (systempaths).
+SANDBOX_FLAGS = [
+    "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN",
+    "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
+    "--security-opt", "systempaths=unconfined",
+]
+
+
+def docker(*args: str, check: bool = True) -> str:
+    return subprocess.run(
+        ["docker", *args], check=check, capture_output=True, text=True
+    ).stdout.strip()
+
+
+def write_inventory(path: Path, host: str, group_vars: dict) -> Path:
+    inventory = {
+        "corral": {
+            "hosts": {
+                host: {
+                    "ansible_connection": "community.docker.docker",
+                    "ansible_python_interpreter": "/usr/bin/python3",
+                }
+            },
+            "vars": group_vars,
+        }
+    }
+    path.write_text(yaml.safe_dump(inventory))
+    return path

@@ -1,0 +1,60 @@
+"""How an ended sandbox becomes a result (no sandbox needed): every exit state maps to
+the status and message a person sees, and every result is schema-valid."""
+
+from __future__ import annotations
+
+import json
+import signal
+
+import pytest
+
+from app.executors.outcome import Ending, result_from
+from runner.contract import failed_result, make_request, ok_result, result_error
+
+REQUEST = make_request("r1", "sql", "SELECT 1", 10, 1000)
+
+
+def outcome(**kw) -> dict:
+    result = result_from(REQUEST, Ending(**{"stdout": b"", **kw}))
+    assert result_error(result) is None
+    assert result["run_id"] == "r1"
+    return result
+
+
+def test_the_runners_answer_wins():
+    answer = ok_result("r1", [{"name": "x", "type": "INTEGER"}], [[1]], False, 3)
+    assert outcome(stdout=json.dumps(answer).encode() + b"\n", exit_code=0) == answer
+
+
+def test_the_runners_own_failure_is_kept():
+    answer = failed_result("r1", "error", "sql_error", "no such column nope", 3)
+    assert outcome(stdout=json.dumps(answer).encode(), exit_code=0) == answer
+
+
+@pytest.mark.parametrize(
+    "kw, status, words",
+    [
+        ({"output_exceeded": True, "stdout": b"x" * 100}, "output_limit", "bytes of output"),
+        ({"timed_out": True}, "timeout", "1000 ms"),
+        ({"exit_code": -signal.SIGXCPU}, "timeout", "1000 ms"),
+        ({"exit_code": 137, "oom_killed": True}, "oom", "SANDBOX_MEMORY_LIMIT"),
+        ({"exit_code": 1, "stderr_tail": b"Traceback...\nMemoryError\n"}, "oom", "memory"),
+        ({"exit_code": 3, "stderr_tail": b"boom: it broke"}, "crashed", "code 3 without an answer: boom: it broke"),
+        ({"exit_code": -signal.SIGSEGV}, "crashed", "SIGSEGV"),
+        ({"exit_code": 0}, "crashed", "nothing on stdout"),
+        ({"exit_code": 0, "stdout": b"\xff\xfe"}, "crashed", "not valid UTF-8"),
+        ({"exit_code": 0, "stdout": b"[" * 100000}, "crashed", "not one JSON object"),
+        ({"exit_code": 0, "stdout": b'{"status": "ok"}'}, "crashed", "breaks the runner contract"),
+    ],
+)
+def test_exit_states_map_to_statuses(kw, status, words):
+    result = outcome(**kw)
+    assert result["status"] == status
+    assert words in result["error"]["message"]
+    assert result["rows"] == [] and result["columns"] == []
+
+
+def test_a_timeout_wins_over_partial_output():
+    answer = ok_result("r1", [], [], False, 1)
+    result = outcome(stdout=json.dumps(answer).encode()[:10], timed_out=True)
+    assert result["status"] == "timeout"
