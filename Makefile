@@ -170,23 +170,24 @@ chart-check: bootstrap ## helm lint + template, kubernetes-validate, checkov, RB
 K8S_CLUSTER   ?= corral
 K8S_NAMESPACE ?= corral
 HELM_RELEASE  ?= corral
-export K8S_CLUSTER K8S_NAMESPACE HELM_RELEASE TAG REGISTRY
+# Passed to the scripts explicitly, not exported: the agent settings read K8S_NAMESPACE too.
+K8S_ENV := K8S_CLUSTER=$(K8S_CLUSTER) K8S_NAMESPACE=$(K8S_NAMESPACE) HELM_RELEASE=$(HELM_RELEASE) TAG=$(TAG) REGISTRY=$(REGISTRY)
 
 .PHONY: k8s-up
 k8s-up: ## local Kubernetes cluster with kind (or k3d); says what to install when neither is there
-	scripts/k8s-up.sh
+	$(K8S_ENV) scripts/k8s-up.sh
 
 .PHONY: helm-install
 helm-install: bootstrap images ## load the images into the kind/k3d cluster and helm install the chart (namespace K8S_NAMESPACE)
-	scripts/k8s-helm.sh install
+	$(K8S_ENV) scripts/k8s-helm.sh install
 
 .PHONY: helm-uninstall
 helm-uninstall: bootstrap ## helm uninstall the release and remove leftover runner Jobs
-	scripts/k8s-helm.sh uninstall
+	$(K8S_ENV) scripts/k8s-helm.sh uninstall
 
 .PHONY: k8s-smoke
 k8s-smoke: bootstrap ## port-forward to the release and run queries through the API (each one a Kubernetes Job)
-	scripts/k8s-smoke.sh
+	$(K8S_ENV) scripts/k8s-smoke.sh
 
 .PHONY: release
 release: bootstrap ## TAG=x REGISTRY=host/path: build the 3 images, push them, print the helm install command
@@ -194,4 +195,4 @@ release: bootstrap ## TAG=x REGISTRY=host/path: build the 3 images, push them, p
 	@test "$(TAG)" != latest || { echo "release: give a version, e.g. TAG=0.1.0 (not latest)" >&2; exit 1; }
 	rm -f $(STAMP)/runner $(STAMP)/agent $(STAMP)/ui
 	$(MAKE) images TAG=$(TAG)
-	scripts/k8s-release.sh
+	$(K8S_ENV) scripts/k8s-release.sh

@@ -74,11 +74,15 @@ class BubblewrapExecutor(Executor):
 
     async def run(self, request: dict[str, Any]) -> dict[str, Any]:
         run_id = request["run_id"]
+        deadline_s = (request["timeout_ms"] + self.settings.sandbox_grace_ms) / 1000
         try:
-            argv = self._argv()
+            # Off the event loop: the first call asks the interpreter for its prefixes,
+            # every call scans /proc for the process limit.
+            argv, limits = await asyncio.to_thread(
+                lambda: (self._argv(), self._limits(deadline_s))
+            )
         except ExecutorUnavailable as exc:
             return contract.failed_result(run_id, "unavailable", None, str(exc), 0)
-        deadline_s = (request["timeout_ms"] + self.settings.sandbox_grace_ms) / 1000
         end = await run_process(
             argv,
             json.dumps(request).encode(),
@@ -86,7 +90,7 @@ class BubblewrapExecutor(Executor):
             output_cap=output_cap(request),
             env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
             cwd="/",
-            preexec_fn=self._limits(deadline_s),
+            preexec_fn=limits,
         )
         return result_from(request, end)
 
@@ -162,11 +166,11 @@ class BubblewrapExecutor(Executor):
         s = self.settings
         memory = s.memory_limit_bytes
         cpu = math.ceil(deadline_s) + 1
-        nproc = s.sandbox_pids_limit
-        if not self.as_root:
-            # Unprivileged, the count is of every process of our own uid (this server's
-            # threads included), so the sandbox gets pids_limit on top of those.
-            nproc += _tasks_of(os.getuid())
+        # RLIMIT_NPROC counts every task of the sandbox's *host* uid (this server's threads
+        # when unprivileged; other uid-10001 processes, e.g. Docker runners, when root), so
+        # the sandbox gets pids_limit on top of what that uid already runs.
+        host_uid = SANDBOX_UID if self.as_root else os.getuid()
+        nproc = s.sandbox_pids_limit + _tasks_of(host_uid)
         limits = {
             resource.RLIMIT_AS: memory + ADDRESS_SPACE_HEADROOM,
             resource.RLIMIT_DATA: memory,

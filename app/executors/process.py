@@ -87,6 +87,10 @@ async def run_process(
         _kill(proc)
         with contextlib.suppress(ProcessLookupError):
             await proc.wait()
+        # Close our pipe ends now, not when the GC finds them (maybe after the loop ended).
+        transport = getattr(proc, "_transport", None)
+        if transport is not None:
+            transport.close()
     end.stdout = bytes(out[:output_cap])
     end.stderr_tail = bytes(err)
     end.exit_code = proc.returncode

@@ -13,7 +13,8 @@ def debian_container():
     """A fresh Debian 12 (no systemd, no Docker) that stays up for the module's tests."""
     name = f"corral-deploy-test-{uuid.uuid4().hex[:8]}"
     docker(
-        "run", "-d", "--name", name, "--label", "io.corral.test=deploy", *SANDBOX_FLAGS,
+        "run", "-d", "--init", "--name", name, "--label", "io.corral.test=deploy",
+        *SANDBOX_FLAGS,
         "--tmpfs", "/run", "--tmpfs", "/tmp", BASE_IMAGE, "sleep", "infinity",
     )
     try:

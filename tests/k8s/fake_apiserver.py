@@ -280,7 +280,9 @@ class FakeApiServer:
         self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
         self.kubeconfig = tmp / "kubeconfig"
         self.kubeconfig.write_text(kubeconfig(self.url))
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread = threading.Thread(
+            target=self.httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def __enter__(self) -> Self:
         self.thread.start()

@@ -8,6 +8,7 @@ enforces the NetworkPolicies, that admission enforces Pod Security (make k8s-smo
 
 from __future__ import annotations
 
+import functools
 import json
 import subprocess
 from pathlib import Path
@@ -37,10 +38,16 @@ def render(helm: str, *args: str) -> subprocess.CompletedProcess:
                           text=True, capture_output=True, check=False)
 
 
-def docs(helm: str, *args: str) -> list[dict]:
+@functools.cache
+def _rendered(helm: str, *args: str) -> str:
     proc = render(helm, *args)
     assert proc.returncode == 0, proc.stderr
-    return [d for d in yaml.safe_load_all(proc.stdout) if d]
+    return proc.stdout
+
+
+def docs(helm: str, *args: str) -> list[dict]:
+    """The rendered manifests (each helm run once per module; a fresh copy per call)."""
+    return [d for d in yaml.safe_load_all(_rendered(helm, *args)) if d]
 
 
 def one(manifests: list[dict], kind: str, suffix: str) -> dict:

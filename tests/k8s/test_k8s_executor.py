@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 
 import kubernetes_validate
 import pytest
@@ -46,6 +47,14 @@ def result_line(run_id: str) -> bytes:
         [["Adelie", 152], ["Gentoo", 124]], False, 12,
     )
     return json.dumps(table).encode() + b"\n"
+
+
+@pytest.fixture(autouse=True)
+def _no_agent_env(monkeypatch):
+    """Settings read the environment: a K8S_NAMESPACE etc. of the caller must not leak in."""
+    for name in list(os.environ):
+        if name.startswith(("K8S_", "SANDBOX_", "RUNNER_", "KUBERNETES_")):
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture

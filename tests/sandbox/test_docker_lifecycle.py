@@ -3,7 +3,6 @@ messages, concurrency, and datasets from a mounted source instead of the image."
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import shutil
@@ -104,16 +103,6 @@ async def test_daemon_not_running_is_named_with_the_fix(monkeypatch, tmp_path):
     result = await executor.run({"version": 1, "run_id": new_run_id(), "language": "sql",
                                  "code": "SELECT 1", "max_rows": 1, "timeout_ms": 1000})
     assert result["status"] == "unavailable"
-
-
-async def test_concurrent_runs_each_get_their_own_sandbox(docker_executor):
-    ids = [new_run_id() for _ in range(4)]
-    results = await asyncio.gather(*(
-        run(docker_executor, f"SELECT '{i}' AS id, count(*) AS n FROM penguins", "sql",
-            run_id=i)
-        for i in ids
-    ))
-    assert [r["rows"] for r in results] == [[[i, 344]] for i in ids]
 
 
 async def test_datasets_from_a_mounted_source_replace_the_baked_ones():

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import duckdb
 import pytest
-from sandbox_helpers import DATASETS, run
+from sandbox_helpers import DATASETS, new_run_id, run
 
 QUERIES = {
     "penguins": "SELECT species, count(*) AS n FROM penguins GROUP BY 1 ORDER BY 1",
@@ -50,3 +52,13 @@ async def test_user_errors_come_back_as_errors(sandbox):
     result = await run(sandbox, "SELECT nope FROM penguins", "sql")
     assert result["status"] == "error"
     assert "nope" in result["error"]["message"]
+
+
+async def test_concurrent_runs_each_get_their_own_sandbox(sandbox):
+    # MAX_SANDBOXES defaults to 4: four at once must all answer, each its own table.
+    ids = [new_run_id() for _ in range(4)]
+    results = await asyncio.gather(*(
+        run(sandbox, f"SELECT '{i}' AS id, count(*) AS n FROM penguins", "sql", run_id=i)
+        for i in ids
+    ))
+    assert [r["rows"] for r in results] == [[[i, 344]] for i in ids]

@@ -32,7 +32,7 @@ def test_agent_runs_under_systemd_as_its_own_user(host):
 
 
 def test_environment_file_is_not_world_readable(host):
-    env = host.file("/etc/corral/corral.env")
+    env = host.file("/opt/corral/current/corral.env")
     assert env.mode == 0o640 and env.group == "corral"
     assert "EXECUTION_MODE=bwrap" in env.content_string
 
