@@ -21,7 +21,7 @@ def fake_runner(versions):
     def run(argv, timeout=10):
         output = versions.get(argv[0])
         if output is None:
-            return None, "", "%s: command not found" % argv[0]
+            return None, "", f"{argv[0]}: command not found"
         return 0, output, ""
 
     return run

@@ -90,8 +90,13 @@ def host_processes_matching(marker: str) -> list[str]:
     return found
 
 
-async def assert_still_works(executor: Executor) -> None:
-    """After an attack, the next run in a fresh sandbox answers normally (and sees no trace)."""
+async def assert_still_works(executor: Executor, *, fresh_tmp: bool = False) -> None:
+    """After an attack, the next run in a fresh sandbox answers normally. With fresh_tmp,
+    also that it sees nothing the attack left in /tmp (Python mode: slower to start)."""
+    if not fresh_tmp:
+        result = await run(executor, "SELECT count(*) AS n FROM penguins", "sql")
+        assert result["status"] == "ok" and result["rows"] == [[344]], result
+        return
     result = await run(
         executor,
         "import os\nresult = {'n': len(penguins), 'tmp_files': len(os.listdir('/tmp'))}",

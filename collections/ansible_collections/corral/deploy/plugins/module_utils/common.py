@@ -14,7 +14,7 @@ def run(argv, timeout=10, env=None):
     """Run argv; return (rc, stdout, stderr). rc is None when the command is missing or
     did not finish in `timeout` seconds (stderr says which)."""
     if shutil.which(argv[0]) is None and not os.path.isabs(argv[0]):
-        return None, "", "%s: command not found" % argv[0]
+        return None, "", f"{argv[0]}: command not found"
     full_env = dict(os.environ, LC_ALL="C")
     if env:
         full_env.update(env)
@@ -23,7 +23,7 @@ def run(argv, timeout=10, env=None):
             argv, capture_output=True, text=True, timeout=timeout, env=full_env, check=False
         )
     except subprocess.TimeoutExpired:
-        return None, "", "%s did not answer within %ss" % (" ".join(argv), timeout)
+        return None, "", "{} did not answer within {}s".format(" ".join(argv), timeout)
     except OSError as exc:
         return None, "", str(exc)
     return proc.returncode, proc.stdout, proc.stderr

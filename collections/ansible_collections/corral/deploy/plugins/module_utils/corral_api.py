@@ -39,7 +39,7 @@ def _detail(body):
         return (body or "").strip()[:300]
     if isinstance(detail, list):  # FastAPI validation errors
         return "; ".join(
-            "%s: %s" % (".".join(str(p) for p in d.get("loc", [])), d.get("msg")) for d in detail
+            "{}: {}".format(".".join(str(p) for p in d.get("loc", [])), d.get("msg")) for d in detail
         )
     return str(detail)
 
@@ -60,19 +60,19 @@ def post(url, path, payload, timeout, validate_certs, opener=open_url):
     except HTTPError as exc:
         body = exc.read().decode("utf-8", "replace") if hasattr(exc, "read") else ""
         raise QueryError(
-            "%s answered HTTP %s: %s" % (target, exc.code, _detail(body) or exc.reason),
+            f"{target} answered HTTP {exc.code}: {_detail(body) or exc.reason}",
             status_code=exc.code,
             body=body,
         ) from None
     except URLError as exc:
-        raise QueryError("cannot reach %s: %s" % (target, exc.reason)) from None
+        raise QueryError(f"cannot reach {target}: {exc.reason}") from None
     except OSError as exc:  # timeouts, resets
-        raise QueryError("cannot reach %s: %s" % (target, exc)) from None
+        raise QueryError(f"cannot reach {target}: {exc}") from None
     try:
         return status, json.loads(raw)
     except ValueError:
         raise QueryError(
-            "%s answered HTTP %s with a body that is not JSON: %r" % (target, status, raw[:200]),
+            f"{target} answered HTTP {status} with a body that is not JSON: {raw[:200]!r}",
             status_code=status,
         ) from None
 
@@ -95,10 +95,10 @@ def check_table(run, expected_min_rows):
     if status != "ok":
         error = run.get("error") or {}
         message = error.get("message") if isinstance(error, dict) else error
-        raise QueryError("the query ended with status '%s': %s" % (status, message or "no detail"))
+        raise QueryError("the query ended with status '{}': {}".format(status, message or "no detail"))
     row_count = run.get("row_count", len(run.get("rows") or []))
     if row_count < expected_min_rows:
         raise QueryError(
-            "the query returned %d row(s), expected at least %d" % (row_count, expected_min_rows)
+            f"the query returned {row_count} row(s), expected at least {expected_min_rows}"
         )
     return row_count

@@ -62,16 +62,15 @@ def check_os(report, supported, os_release="/etc/os-release"):
     if minimum is None:
         report.problem(
             "os",
-            "%s is not a tested operating system (tested: %s)."
-            % (info["pretty_name"], ", ".join("%s %s+" % kv for kv in sorted(supported.items()))),
+            "{} is not a tested operating system (tested: {}).".format(info["pretty_name"], ", ".join("{} {}+".format(*kv) for kv in sorted(supported.items()))),
             "Use Debian 12 or Ubuntu 22.04+, or continue at your own risk (warning only).",
             severity="warning",
         )
     elif not version_at_least(info["version"], minimum):
         report.problem(
             "os",
-            "%s is older than the tested %s %s." % (info["pretty_name"], info["id"], minimum),
-            "Upgrade the host to %s %s or newer." % (info["id"], minimum),
+            "{} is older than the tested {} {}.".format(info["pretty_name"], info["id"], minimum),
+            "Upgrade the host to {} {} or newer.".format(info["id"], minimum),
             severity="warning",
         )
 
@@ -102,24 +101,24 @@ def check_resources(report, minimums, disk_path, meminfo="/proc/meminfo", cpus=N
     if cpus < minimums["cpus"]:
         report.problem(
             "cpus",
-            "%d CPU(s) available, this environment needs at least %d." % (cpus, minimums["cpus"]),
+            f"{cpus} CPU(s) available, this environment needs at least {minimums['cpus']}.",
             "Give the host more CPUs or choose a smaller environment (e.g. venv).",
         )
     if memory_mb < minimums["memory_mb"]:
         report.problem(
             "memory",
-            "%d MB of memory, this environment needs at least %d MB."
-            % (memory_mb, minimums["memory_mb"]),
+            f"{memory_mb} MB of memory, this environment needs at least "
+            f"{minimums['memory_mb']} MB.",
             "Add memory (or swap) to the host, or lower MAX_SANDBOXES and choose a smaller "
             "environment.",
         )
     if disk_free_gb < minimums["disk_gb"]:
         report.problem(
             "disk",
-            "%s GB free on %s, this environment needs at least %d GB."
-            % (disk_free_gb, probe, minimums["disk_gb"]),
-            "Free space on %s (docker image prune, old releases) or set "
-            "corral_preflight_disk_path to a larger volume." % probe,
+            f"{disk_free_gb} GB free on {probe}, this environment needs at least "
+            f"{minimums['disk_gb']} GB.",
+            f"Free space on {probe} (docker image prune, old releases) or set "
+            "corral_preflight_disk_path to a larger volume.",
         )
 
 
@@ -145,7 +144,7 @@ def check_docker(report, min_version, timeout):
     if rc != 0:
         report.problem(
             "docker",
-            "The Docker daemon does not answer: %s" % (err.strip().splitlines() or ["no output"])[-1],
+            "The Docker daemon does not answer: {}".format((err.strip().splitlines() or ["no output"])[-1]),
             "Start it: `systemctl start docker` (systemd) or `service docker start` "
             "(no systemd), then check `docker info`.",
         )
@@ -166,7 +165,7 @@ def check_docker(report, min_version, timeout):
     if not version_at_least(docker["server_version"], min_version):
         report.problem(
             "docker",
-            "Docker %s is older than the required %s." % (docker["server_version"], min_version),
+            "Docker {} is older than the required {}.".format(docker["server_version"], min_version),
             "Upgrade the engine: apt-get install -y --only-upgrade docker.io",
         )
 
@@ -206,7 +205,7 @@ def check_bwrap(report, timeout, proc="/proc"):
     if rc != 0:
         report.problem(
             "bwrap",
-            "bubblewrap cannot create a sandbox: %s" % (err.strip() or "exit %s" % rc),
+            "bubblewrap cannot create a sandbox: %s" % (err.strip() or f"exit {rc}"),
             "Allow user namespaces (see userns), or run in a container/VM that permits "
             "CLONE_NEWUSER (seccomp/apparmor unconfined).",
         )
@@ -269,7 +268,7 @@ def check_ports(report, ports, allowed_owners, proc="/proc"):
         if owner not in allowed_owners:
             report.problem(
                 "ports",
-                "Port %d is already taken by %s." % (port, owner),
+                f"Port {port} is already taken by {owner}.",
                 "Stop that service or choose another port (e.g. corral_ui_port).",
             )
     report.facts["ports"] = facts
@@ -284,18 +283,18 @@ def check_kubernetes(report, timeout, kubeconfig=None, context=None):
     }
     report.facts["kubernetes"] = facts
     for tool, fix in (
-        ("kubectl", "Install kubectl: https://kubernetes.io/docs/tasks/tools/ "
-                    "(or the runtimes role with profile k8s)"),
-        ("helm", "Install helm: https://helm.sh/docs/intro/install/ "
-                 "(or the runtimes role with profile k8s)"),
+        ("kubectl", ("Install kubectl: https://kubernetes.io/docs/tasks/tools/ "
+                    "(or the runtimes role with profile k8s)")),
+        ("helm", ("Install helm: https://helm.sh/docs/intro/install/ "
+                 "(or the runtimes role with profile k8s)")),
     ):
         if facts[tool] is None:
-            report.problem("kubernetes", "%s is not installed." % tool, fix)
+            report.problem("kubernetes", f"{tool} is not installed.", fix)
     if facts["kubectl"] is None:
         return
-    argv = ["kubectl", "version", "-o", "json", "--request-timeout=%ds" % timeout]
+    argv = ["kubectl", "version", "-o", "json", f"--request-timeout={timeout}s"]
     if context:
-        argv.append("--context=%s" % context)
+        argv.append(f"--context={context}")
     env = {"KUBECONFIG": kubeconfig} if kubeconfig else None
     rc, out, err = run(argv, timeout=timeout + 5, env=env)
     try:

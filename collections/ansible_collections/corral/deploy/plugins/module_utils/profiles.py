@@ -26,7 +26,7 @@ def detect_version(runtime, runner=run, timeout=10):
         return None, err
     match = re.search(runtime["version_regex"], (out or "") + (err or ""))
     if rc != 0 or not match:
-        return None, "`%s` gave no version (exit %s)" % (" ".join(runtime["version_command"]), rc)
+        return None, "`{}` gave no version (exit {})".format(" ".join(runtime["version_command"]), rc)
     return match.group(1), ""
 
 
@@ -35,14 +35,13 @@ def resolve(definitions, profile, extra=(), runner=run, timeout=10):
     runtimes = definitions.get("runtimes", {})
     if profile not in profiles:
         raise ProfileError(
-            "profile: unknown profile '%s'; expected one of %s" % (profile, ", ".join(profiles))
+            "profile: unknown profile '{}'; expected one of {}".format(profile, ", ".join(profiles))
         )
     names = list(profiles[profile]["runtimes"])
     for name in extra:
         if name not in runtimes:
             raise ProfileError(
-                "extra_runtimes: unknown runtime '%s'; expected one of %s"
-                % (name, ", ".join(runtimes))
+                "extra_runtimes: unknown runtime '{}'; expected one of {}".format(name, ", ".join(runtimes))
             )
         if name not in names:
             names.append(name)

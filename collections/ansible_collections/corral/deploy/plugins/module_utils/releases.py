@@ -30,8 +30,8 @@ def link_target(base, name):
     if not os.path.islink(path):
         if os.path.exists(path):
             raise ReleaseError(
-                "%s exists and is not a symlink; move it away so the release module can "
-                "manage it." % path
+                f"{path} exists and is not a symlink; move it away so the release module can "
+                "manage it."
             )
         return None
     return os.path.basename(os.path.normpath(os.readlink(path)))
@@ -58,8 +58,8 @@ def state_of(base):
 def check_version(version):
     if not VERSION_RE.match(version or ""):
         raise ReleaseError(
-            "version: '%s' is not a valid release name (letters, digits, '.', '_', '+', '-'; "
-            "no '/')" % version
+            f"version: '{version}' is not a valid release name (letters, digits, '.', '_', '+', '-'; "
+            "no '/')"
         )
 
 
@@ -84,14 +84,13 @@ def plan(base, state, version=None, keep=5, switch=True):
         target = version or after["previous"]
         if target is None:
             raise ReleaseError(
-                "rollback: there is no previous release under %s; give version= to pick one "
-                "of: %s" % (base, ", ".join(after["releases"]) or "none")
+                "rollback: there is no previous release under {}; give version= to pick one "
+                "of: {}".format(base, ", ".join(after["releases"]) or "none")
             )
         check_version(target)
         if target not in after["releases"]:
             raise ReleaseError(
-                "rollback: release '%s' does not exist under %s/%s (have: %s)"
-                % (target, base, RELEASES, ", ".join(after["releases"]) or "none")
+                "rollback: release '{}' does not exist under {}/{} (have: {})".format(target, base, RELEASES, ", ".join(after["releases"]) or "none")
             )
         if after["current"] != target:
             if after["current"] is not None:
@@ -105,8 +104,7 @@ def plan(base, state, version=None, keep=5, switch=True):
         check_version(version)
         if version == after["current"]:
             raise ReleaseError(
-                "absent: release '%s' is current; roll back or deploy another release first"
-                % version
+                f"absent: release '{version}' is current; roll back or deploy another release first"
             )
         if version in after["releases"]:
             if after["previous"] == version:
@@ -115,7 +113,7 @@ def plan(base, state, version=None, keep=5, switch=True):
             actions.append(("rmtree", version))
             after["releases"].remove(version)
     else:
-        raise ReleaseError("state: expected present, rollback or absent, got '%s'" % state)
+        raise ReleaseError(f"state: expected present, rollback or absent, got '{state}'")
 
     if state == "present" and keep:
         protected = {after["current"], after["previous"], version}
@@ -133,7 +131,7 @@ def plan(base, state, version=None, keep=5, switch=True):
 def swap_link(base, name, version):
     """Point base/name at releases/<version> atomically (new symlink + rename over the old)."""
     link = os.path.join(base, name)
-    tmp = os.path.join(base, ".%s.tmp-%d" % (name, os.getpid()))
+    tmp = os.path.join(base, f".{name}.tmp-{os.getpid()}")
     if os.path.lexists(tmp):
         os.unlink(tmp)
     os.symlink(os.path.join(RELEASES, version), tmp)

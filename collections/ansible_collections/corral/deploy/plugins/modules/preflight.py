@@ -128,7 +128,7 @@ problems:
       message: Docker is not installed (no `docker` command on PATH).
       fix: "Run the corral.deploy docker_engine role, or: apt-get install -y docker.io"
 messages:
-  description: The problems as single lines ("message Fix: fix").
+  description: The problems as single lines, each message followed by its fix.
   returned: always
   type: list
   elements: str
@@ -139,7 +139,6 @@ ansible_facts:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.corral.deploy.plugins.module_utils import preflight_checks as checks
 
 ENVIRONMENTS = ["local", "venv", "docker", "vps", "dedicated", "cloud", "netns", "k3s", "managed"]
@@ -175,21 +174,21 @@ def run_checks(params, definitions):
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            environment=dict(type="str", required=True, choices=ENVIRONMENTS),
-            disk_path=dict(type="path", default="/"),
-            ports=dict(type="list", elements="int", default=[]),
-            allowed_port_owners=dict(type="list", elements="str", default=[]),
-            checks=dict(
-                type="list", elements="str", choices=["docker", "bwrap", "netns", "kubernetes"]
-            ),
-            minimums=dict(type="dict"),
-            kubeconfig=dict(type="path"),
-            context=dict(type="str"),
-            timeout=dict(type="int", default=10),
-            fail_on=dict(type="str", choices=["errors", "never"], default="errors"),
-            _definitions=dict(type="dict"),
-        ),
+        argument_spec={
+            "environment": {"type": "str", "required": True, "choices": ENVIRONMENTS},
+            "disk_path": {"type": "path", "default": "/"},
+            "ports": {"type": "list", "elements": "int", "default": []},
+            "allowed_port_owners": {"type": "list", "elements": "str", "default": []},
+            "checks": {
+                "type": "list", "elements": "str", "choices": ["docker", "bwrap", "netns", "kubernetes"]
+            },
+            "minimums": {"type": "dict"},
+            "kubeconfig": {"type": "path"},
+            "context": {"type": "str"},
+            "timeout": {"type": "int", "default": 10},
+            "fail_on": {"type": "str", "choices": ["errors", "never"], "default": "errors"},
+            "_definitions": {"type": "dict"},
+        },
         supports_check_mode=True,
     )
     definitions = module.params["_definitions"]
@@ -202,23 +201,23 @@ def main():
     unknown = sorted(set(minimums) - {"cpus", "memory_mb", "disk_gb"})
     if unknown:
         module.fail_json(
-            msg="minimums: unknown key(s) %s; expected cpus, memory_mb, disk_gb" % unknown
+            msg=f"minimums: unknown key(s) {unknown}; expected cpus, memory_mb, disk_gb"
         )
 
     report = run_checks(module.params, definitions)
-    messages = ["%s Fix: %s" % (p["message"], p["fix"]) for p in report.problems]
-    result = dict(
-        changed=False,
-        preflight=report.facts,
-        problems=report.problems,
-        messages=messages,
-        ansible_facts={"corral_preflight": report.facts},
-    )
+    messages = ["{} Fix: {}".format(p["message"], p["fix"]) for p in report.problems]
+    result = {
+        "changed": False,
+        "preflight": report.facts,
+        "problems": report.problems,
+        "messages": messages,
+        "ansible_facts": {"corral_preflight": report.facts},
+    }
     if module.params["fail_on"] == "errors" and report.errors:
-        lines = ["%s Fix: %s" % (p["message"], p["fix"]) for p in report.errors]
+        lines = ["{} Fix: {}".format(p["message"], p["fix"]) for p in report.errors]
         module.fail_json(
-            msg="Preflight for environment '%s' found %d problem(s):\n- %s"
-            % (module.params["environment"], len(lines), "\n- ".join(lines)),
+            msg=f"Preflight for environment '{module.params['environment']}' found "
+            f"{len(lines)} problem(s):\n- " + "\n- ".join(lines),
             **result,
         )
     module.exit_json(**result)

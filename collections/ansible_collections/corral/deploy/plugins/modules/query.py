@@ -115,29 +115,28 @@ http_status:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.corral.deploy.plugins.module_utils import corral_api
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            url=dict(type="str", required=True),
-            question=dict(type="str"),
-            sql=dict(type="str"),
-            dataset=dict(type="str"),
-            max_rows=dict(type="int"),
-            expected_min_rows=dict(type="int", default=1),
-            timeout=dict(type="int", default=30),
-            validate_certs=dict(type="bool", default=True),
-        ),
+        argument_spec={
+            "url": {"type": "str", "required": True},
+            "question": {"type": "str"},
+            "sql": {"type": "str"},
+            "dataset": {"type": "str"},
+            "max_rows": {"type": "int"},
+            "expected_min_rows": {"type": "int", "default": 1},
+            "timeout": {"type": "int", "default": 30},
+            "validate_certs": {"type": "bool", "default": True},
+        },
         mutually_exclusive=[("question", "sql")],
         required_one_of=[("question", "sql")],
         supports_check_mode=True,
     )
     params = module.params
     if not params["url"].startswith(("http://", "https://")):
-        module.fail_json(msg="url: expected http:// or https://..., got %r" % params["url"])
+        module.fail_json(msg="url: expected http:// or https://..., got {!r}".format(params["url"]))
     path, payload = corral_api.build_request(
         params["question"], params["sql"], params["max_rows"], params["dataset"]
     )
@@ -150,15 +149,15 @@ def main():
         row_count = corral_api.check_table(run, params["expected_min_rows"])
     except corral_api.QueryError as exc:
         module.fail_json(msg=str(exc), http_status=exc.status_code or http_status)
-    result = dict(
-        changed=False,
-        http_status=http_status,
-        status=run.get("status"),
-        columns=run.get("columns", []),
-        rows=run.get("rows", []),
-        row_count=row_count,
-        truncated=run.get("truncated", False),
-    )
+    result = {
+        "changed": False,
+        "http_status": http_status,
+        "status": run.get("status"),
+        "columns": run.get("columns", []),
+        "rows": run.get("rows", []),
+        "row_count": row_count,
+        "truncated": run.get("truncated", False),
+    }
     if plan is not None or message is not None:
         result.update(plan=plan, message=message)
     module.exit_json(**result)

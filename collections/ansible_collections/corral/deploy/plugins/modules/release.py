@@ -126,33 +126,34 @@ pruned:
 import os
 
 from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.corral.deploy.plugins.module_utils import releases
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            path=dict(type="path", required=True),
-            version=dict(type="str"),
-            state=dict(type="str", choices=["present", "rollback", "absent"], default="present"),
-            switch=dict(type="bool", default=True),
-            keep=dict(type="int", default=5),
-            mode=dict(type="raw", default="0755"),
-            owner=dict(type="str"),
-            group=dict(type="str"),
-        ),
+        argument_spec={
+            "path": {"type": "path", "required": True},
+            "version": {"type": "str"},
+            "state": {"type": "str", "choices": ["present", "rollback", "absent"], "default": "present"},
+            "switch": {"type": "bool", "default": True},
+            "keep": {"type": "int", "default": 5},
+            "mode": {"type": "raw", "default": "0755"},
+            "owner": {"type": "str"},
+            "group": {"type": "str"},
+        },
         required_if=[("state", "present", ["version"]), ("state", "absent", ["version"])],
         supports_check_mode=True,
     )
     params = module.params
     base = params["path"]
     if params["keep"] < 0:
-        module.fail_json(msg="keep: expected 0 (keep all) or a positive number, got %d" % params["keep"])
+        module.fail_json(
+            msg=f"keep: expected 0 (keep all) or a positive number, got {params['keep']}"
+        )
     try:
         mode = int(str(params["mode"]), 8)
     except ValueError:
-        module.fail_json(msg="mode: expected an octal mode such as '0755', got %r" % params["mode"])
+        module.fail_json(msg="mode: expected an octal mode such as '0755', got {!r}".format(params["mode"]))
 
     try:
         before, after, actions = releases.plan(
@@ -166,31 +167,29 @@ def main():
         try:
             created = releases.apply(base, actions, mode)
         except OSError as exc:
-            module.fail_json(msg="release: could not update %s: %s" % (base, exc))
+            module.fail_json(msg=f"release: could not update {base}: {exc}")
         for path in created:
             module.set_owner_if_different(path, params["owner"], False)
             module.set_group_if_different(path, params["group"], False)
 
     version = params["version"] or after["current"]
-    result = dict(
-        changed=changed,
-        current=after["current"],
-        previous=after["previous"],
-        current_path=os.path.join(base, "current"),
-        releases=after["releases"],
-        pruned=[arg for verb, arg in actions if verb == "rmtree"],
-    )
+    result = {
+        "changed": changed,
+        "current": after["current"],
+        "previous": after["previous"],
+        "current_path": os.path.join(base, "current"),
+        "releases": after["releases"],
+        "pruned": [arg for verb, arg in actions if verb == "rmtree"],
+    }
     if version:
         result["release_path"] = os.path.join(base, releases.RELEASES, version)
     if module._diff:
-        result["diff"] = dict(
-            before_header="%s (before)" % base,
-            after_header="%s (after)" % base,
-            before="current -> %s\nprevious -> %s\nreleases: %s\n"
-            % (before["current"], before["previous"], ", ".join(before["releases"])),
-            after="current -> %s\nprevious -> %s\nreleases: %s\n"
-            % (after["current"], after["previous"], ", ".join(after["releases"])),
-        )
+        result["diff"] = {
+            "before_header": f"{base} (before)",
+            "after_header": f"{base} (after)",
+            "before": "current -> {}\nprevious -> {}\nreleases: {}\n".format(before["current"], before["previous"], ", ".join(before["releases"])),
+            "after": "current -> {}\nprevious -> {}\nreleases: {}\n".format(after["current"], after["previous"], ", ".join(after["releases"])),
+        }
     module.exit_json(**result)
 
 

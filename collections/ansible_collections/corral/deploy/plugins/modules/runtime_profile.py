@@ -107,21 +107,20 @@ not_apt_installable:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-
 from ansible_collections.corral.deploy.plugins.module_utils.profiles import ProfileError, resolve
 
 
 def main():
     module = AnsibleModule(
-        argument_spec=dict(
-            profile=dict(
-                type="str", required=True, choices=["minimal", "web", "full", "docker", "k8s"]
-            ),
-            extra_runtimes=dict(type="list", elements="str", default=[]),
-            timeout=dict(type="int", default=10),
-            fail_on_missing=dict(type="bool", default=False),
-            _definitions=dict(type="dict"),
-        ),
+        argument_spec={
+            "profile": {
+                "type": "str", "required": True, "choices": ["minimal", "web", "full", "docker", "k8s"]
+            },
+            "extra_runtimes": {"type": "list", "elements": "str", "default": []},
+            "timeout": {"type": "int", "default": 10},
+            "fail_on_missing": {"type": "bool", "default": False},
+            "_definitions": {"type": "dict"},
+        },
         supports_check_mode=True,
     )
     definitions = module.params["_definitions"]
@@ -143,13 +142,12 @@ def main():
     pending = report["missing"] + report["outdated"]
     if module.params["fail_on_missing"] and pending:
         lines = [
-            "%s is %s (need >= %s): %s"
-            % (n, report["runtimes"][n]["state"], report["runtimes"][n]["min_version"],
+            "{} is {} (need >= {}): {}".format(n, report["runtimes"][n]["state"], report["runtimes"][n]["min_version"],
                report["runtimes"][n]["install_command"])
             for n in pending
         ]
         module.fail_json(
-            msg="Profile '%s' is not complete:\n- %s" % (module.params["profile"], "\n- ".join(lines)),
+            msg="Profile '{}' is not complete:\n- {}".format(module.params["profile"], "\n- ".join(lines)),
             **result,
         )
     module.exit_json(**result)

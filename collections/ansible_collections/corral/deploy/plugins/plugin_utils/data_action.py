@@ -10,7 +10,6 @@ the action plugin reads it on the controller and passes it along with the task's
 from __future__ import annotations
 
 from ansible.plugins.action import ActionBase
-
 from ansible_collections.corral.deploy.plugins.plugin_utils.data import load_data
 
 
