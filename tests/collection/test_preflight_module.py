@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 
 import pytest
@@ -114,3 +115,14 @@ def test_module_fails_with_one_line_per_problem(adhoc):
 def test_bad_arguments_name_the_field(adhoc, args, expected):
     result = adhoc("corral.deploy.preflight", args, expect_rc=(2,))
     assert expected in result["msg"]
+
+
+@pytest.mark.skipif(shutil.which("docker") is None, reason="needs the docker CLI")
+def test_docker_daemon_down_says_how_to_start_it(monkeypatch, tmp_path):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-daemon.sock")
+    report = checks.Report()
+    checks.check_docker(report, "20.10", timeout=10)
+    assert report.facts["docker"] == {"installed": True, "reachable": False}
+    problem = report.errors[0]
+    assert problem["message"].startswith("The Docker daemon does not answer:")
+    assert "service docker start" in problem["fix"]

@@ -40,3 +40,32 @@ def write_inventory(path: Path, host: str, group_vars: dict) -> Path:
     }
     path.write_text(yaml.safe_dump(inventory))
     return path
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def playbook(playbook_path: str, inventory: Path | str, *extra: str, timeout: int = 900):
+    """ansible-playbook from the repository, its ansible.cfg, output captured."""
+    import os
+    import sys
+
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory),
+         str(REPO / playbook_path), *extra],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False,
+    )
+
+
+def recap(output: str, host: str) -> dict[str, int]:
+    """The PLAY RECAP counters of one host: {'ok': .., 'changed': .., 'failed': ..}."""
+    import re
+
+    line = next(ln for ln in output.splitlines() if ln.startswith(host) and "ok=" in ln)
+    return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", line)}

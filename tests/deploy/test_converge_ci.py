@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from deploy_helpers import REPO, write_inventory
+from deploy_helpers import REPO, docker, playbook, write_inventory
 
 sys.path.insert(0, str(REPO / "scripts"))
 import converge_ci
@@ -89,3 +89,62 @@ def test_an_unreachable_host_fails_the_run_with_its_name(tmp_path):
     assert "corral-no-such-container" in summary["unreachable"] or \
         "corral-no-such-container" in summary["failures"]
     assert "corral-no-such-container" in proc.stderr
+
+
+# --- upgrade and rollback on the same converged container (venv releases) -------------
+
+def current_release(host: str) -> str:
+    return docker("exec", host, "readlink", "/opt/corral/current").rsplit("/", 1)[-1]
+
+
+def penguins_count(host: str) -> list:
+    script = (
+        "import json,urllib.request;"
+        "r=urllib.request.Request('http://127.0.0.1:8080/api/query',data=json.dumps("
+        "{'language':'sql','code':'SELECT count(*) AS n FROM penguins'}).encode(),"
+        "headers={'Content-Type':'application/json'});"
+        "print(urllib.request.urlopen(r,timeout=60).read().decode())"
+    )
+    return json.loads(docker("exec", host, "python3", "-c", script))["rows"]
+
+
+@pytest.fixture(scope="module")
+def upgraded(two_runs, tmp_path_factory):
+    host = two_runs[0]
+    inventory = write_inventory(
+        tmp_path_factory.mktemp("upgrade") / "hosts.yml", host, VENV_VARS
+    )
+    original = current_release(host)
+    out = playbook("playbooks/upgrade.yml", inventory, "-e", "corral_app_version=v2")
+    assert out.returncode == 0, out.stdout[-3000:]
+    return host, inventory, original
+
+
+def test_upgrade_switches_to_the_new_release(upgraded):
+    host, _, original = upgraded
+    assert current_release(host) == "v2" != original
+    assert penguins_count(host) == [[344]]
+
+
+def test_failed_upgrade_rolls_back_automatically_and_says_why(upgraded):
+    host, inventory, _ = upgraded
+    # A release whose agent cannot open its database never becomes ready.
+    out = playbook(
+        "playbooks/upgrade.yml", inventory, "-e", "corral_app_version=broken",
+        "-e", "corral_database_url=sqlite:////nonexistent/dir/corral.db",
+        "-e", "corral_app_ready_timeout=20",
+    )
+    assert out.returncode != 0
+    assert "Upgrade failed and was rolled back" in out.stdout
+    assert current_release(host) == "v2"
+    assert penguins_count(host) == [[344]]
+
+
+def test_rollback_playbook_returns_to_a_named_release(upgraded):
+    host, inventory, original = upgraded
+    out = playbook(
+        "playbooks/rollback.yml", inventory, "-e", f"corral_app_rollback_version={original}"
+    )
+    assert out.returncode == 0, out.stdout[-3000:]
+    assert current_release(host) == original
+    assert penguins_count(host) == [[344]]

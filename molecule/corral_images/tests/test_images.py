@@ -20,10 +20,15 @@ def test_inner_engine_uses_overlay2(host):
     assert host.check_output("docker info --format '{{.Driver}}'") == "overlay2"
 
 
-def test_runner_image_runs_in_the_inner_engine(host):
-    # The loaded image is usable, not only present: its Python and DuckDB import.
+def test_runner_image_answers_a_request_in_the_inner_engine(host):
+    # The loaded image is usable, not only present: one runner request, one result.
+    request = json.dumps({
+        "version": 1, "run_id": "molecule", "language": "sql",
+        "code": "SELECT count(*) AS n FROM penguins", "max_rows": 10, "timeout_ms": 10000,
+    })
     out = host.check_output(
-        "docker run --rm --network none --entrypoint python3 corral/runner:latest "
-        "-c 'import duckdb; print(duckdb.__version__)'"
+        "echo %s | docker run -i --rm --network none corral/runner:latest", request
     )
-    assert out.strip()
+    result = json.loads(out)
+    assert result["status"] == "ok"
+    assert result["rows"] == [[344]]

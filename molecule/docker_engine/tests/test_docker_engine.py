@@ -38,7 +38,6 @@ def test_running_engine_uses_the_new_settings(host):
     assert info["LiveRestoreEnabled"] is True
     assert info["LoggingDriver"] == "json-file"
     assert info["Driver"] == "overlay2"
-    assert "name=no-new-privileges" in info["SecurityOptions"]
 
 
 def test_compose_v2_plugin_works(host):

@@ -142,12 +142,18 @@ def check_docker(report, min_version, timeout):
         return
     rc, out, err = run(["docker", "info", "--format", "{{json .}}"], timeout=timeout)
     if rc != 0:
-        report.problem(
-            "docker",
-            "The Docker daemon does not answer: {}".format((err.strip().splitlines() or ["no output"])[-1]),
-            "Start it: `systemctl start docker` (systemd) or `service docker start` "
-            "(no systemd), then check `docker info`.",
-        )
+        last = (err.strip().splitlines() or ["no output"])[-1]
+        if "permission denied" in err.lower():
+            fix = (
+                "Run as root (become: true) or add the user to the docker group: "
+                "usermod -aG docker <user>, then log in again."
+            )
+        else:
+            fix = (
+                "Start it: `systemctl start docker` (systemd) or `service docker start` "
+                "(no systemd), then check `docker info`."
+            )
+        report.problem("docker", f"The Docker daemon does not answer: {last}", fix)
         return
     try:
         info = json.loads(out)

@@ -1,0 +1,96 @@
+"""Compose mode on this machine's Docker engine, in a project of its own (own name, port,
+directory and state volume; the shared images are only read): corral_app deploys and
+re-converges with no change, a query through the UI port returns a table, and
+backup.yml + restore.yml bring back a conversation deleted after the backup.
+"""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+from deploy_helpers import docker, free_port, playbook, recap
+
+pytestmark = pytest.mark.docker
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("compose")
+    project = f"corraltest{uuid.uuid4().hex[:6]}"
+    port = free_port()
+    inventory = tmp / "hosts.yml"
+    inventory.write_text(
+        "corral:\n  hosts:\n    localhost:\n      ansible_connection: local\n"
+        "      ansible_python_interpreter: '{{ ansible_playbook_python }}'\n"
+    )
+    extra = [
+        "-e", f"corral_app_project={project}", "-e", f"corral_ui_port={port}",
+        "-e", f"corral_app_dir={tmp / 'app'}", "-e", f"corral_backup_dir={tmp / 'backups'}",
+        "-e", "corral_environment=local", "-e", "corral_app_mode=compose",
+    ]
+    try:
+        yield {"inventory": inventory, "extra": extra, "url": f"http://127.0.0.1:{port}",
+               "project": project}
+    finally:
+        docker("compose", "-p", project, "down", "-v", "--remove-orphans", check=False)
+
+
+@pytest.fixture(scope="module")
+def deployed(stack):
+    first = playbook("playbooks/app.yml", stack["inventory"], *stack["extra"])
+    assert first.returncode == 0, first.stdout[-3000:]
+    second = playbook("playbooks/app.yml", stack["inventory"], *stack["extra"])
+    assert second.returncode == 0, second.stdout[-3000:]
+    return stack, first, second
+
+
+def test_reconverge_changes_nothing(deployed):
+    _, first, second = deployed
+    assert recap(first.stdout, "localhost")["changed"] > 0
+    assert recap(second.stdout, "localhost")["changed"] == 0
+
+
+def test_query_through_the_ui_port_returns_a_table(deployed):
+    stack, _, _ = deployed
+    run = httpx.post(
+        f"{stack['url']}/api/query",
+        json={"language": "sql",
+              "code": "SELECT species, count(*) AS n FROM penguins GROUP BY species ORDER BY 1"},
+        timeout=60,
+    ).json()
+    assert run["status"] == "ok"
+    assert run["rows"] == [["Adelie", 152], ["Chinstrap", 68], ["Gentoo", 124]]
+
+
+def test_restore_brings_back_a_conversation_deleted_after_the_backup(deployed):
+    stack, _, _ = deployed
+    url = stack["url"]
+    answer = httpx.post(
+        f"{url}/api/chat", json={"question": "How many penguins are there per species?"},
+        timeout=60,
+    ).json()
+    conversation = answer["conversation_id"]
+
+    backup = playbook("playbooks/backup.yml", stack["inventory"], *stack["extra"])
+    assert backup.returncode == 0, backup.stdout[-3000:]
+
+    assert httpx.delete(f"{url}/api/conversations/{conversation}", timeout=30).status_code == 204
+    assert httpx.get(f"{url}/api/conversations/{conversation}", timeout=30).status_code == 404
+
+    restore = playbook("playbooks/restore.yml", stack["inventory"], *stack["extra"])
+    assert restore.returncode == 0, restore.stdout[-3000:]
+    assert "conversations of the backup are served again" in restore.stdout
+
+    restored = httpx.get(f"{url}/api/conversations/{conversation}", timeout=30)
+    assert restored.status_code == 200
+    assert restored.json()["messages"][0]["question"] == "How many penguins are there per species?"
+
+
+def test_restore_without_an_archive_names_the_fix(deployed, tmp_path):
+    stack, _, _ = deployed
+    extra = [*stack["extra"], "-e", f"corral_backup_dir={tmp_path}"]
+    out = playbook("playbooks/restore.yml", stack["inventory"], *extra)
+    assert out.returncode != 0
+    assert "run playbooks/backup.yml first" in out.stdout
