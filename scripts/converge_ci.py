@@ -38,6 +38,8 @@ def converge(
     ident = time.strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
     cmdline = "--check --diff" if check else None
     envvars = {
+        # ansible-playbook from the same virtualenv as this Python, whatever PATH says.
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '/usr/bin:/bin')}",
         # Use the repository's ansible.cfg (roles, collections, callbacks), whatever the cwd.
         "ANSIBLE_CONFIG": str(REPO / "ansible.cfg"),
         "ANSIBLE_ROLES_PATH": str(REPO / "roles"),
