@@ -18,6 +18,21 @@ from typing import Any
 SANDBOX_LABEL = "io.corral.sandbox"
 SANDBOX_LABEL_VALUE = "runner"
 
+# The unprivileged uid/gid every sandbox runs as (the runner image's `runner` user).
+SANDBOX_UID = 10001
+
+# Environment every sandbox gets: native libraries must not start a thread per host
+# core inside a fraction of a CPU, and Python must not write bytecode or buffer output.
+SANDBOX_ENV = {
+    "OMP_NUM_THREADS": "1",
+    "OPENBLAS_NUM_THREADS": "1",
+    "MKL_NUM_THREADS": "1",
+    "NUMEXPR_NUM_THREADS": "1",
+    "VECLIB_MAXIMUM_THREADS": "1",
+    "PYTHONDONTWRITEBYTECODE": "1",
+    "PYTHONUNBUFFERED": "1",
+}
+
 
 class ExecutorUnavailable(Exception):
     """The backend cannot run sandboxes; the message names the fix."""

@@ -34,7 +34,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from app.executors.base import Executor, ExecutorUnavailable
+from app.executors.base import SANDBOX_ENV, SANDBOX_UID, Executor, ExecutorUnavailable
 from app.executors.outcome import output_cap, result_from
 from app.executors.process import run_process
 from app.settings import Settings
@@ -42,23 +42,13 @@ from runner import contract
 
 log = logging.getLogger(__name__)
 
-SANDBOX_UID = SANDBOX_GID = 10001
+SANDBOX_GID = SANDBOX_UID
 RUNNER_PARENT = "/opt/corral"  # the runner package is bound at /opt/corral/runner
 # A DuckDB connection plus pandas reserve ~1 GB of address space they never touch,
 # so RLIMIT_AS gets this headroom; RLIMIT_DATA (private writable memory: what a
 # memory bomb allocates) gets exactly SANDBOX_MEMORY_LIMIT.
 ADDRESS_SPACE_HEADROOM = 1024**3
 OPEN_FILES = 256
-THREAD_ENV = {
-    "OMP_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "NUMEXPR_NUM_THREADS": "1",
-    "VECLIB_MAXIMUM_THREADS": "1",
-    "PYTHONDONTWRITEBYTECODE": "1",
-    "PYTHONUNBUFFERED": "1",
-    "PYTHONNOUSERSITE": "1",
-}
 # Directories that are symlinks into /usr on merged-/usr systems, real dirs elsewhere.
 SYSTEM_DIRS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 
@@ -126,7 +116,7 @@ class BubblewrapExecutor(Executor):
             "--perms", "1777", "--size", str(_bytes(s.sandbox_tmp_size)), "--tmpfs", "/tmp",
             "--chdir", "/tmp",
         ]
-        env = dict(THREAD_ENV, PATH="/usr/bin:/bin", HOME="/tmp", LANG="C.UTF-8",
+        env = dict(SANDBOX_ENV, PYTHONNOUSERSITE="1", PATH="/usr/bin:/bin", HOME="/tmp", LANG="C.UTF-8",
                    PYTHONPATH=RUNNER_PARENT, CORRAL_DATA_DIR="/data")
         for key, value in env.items():
             argv += ["--setenv", key, value]
@@ -198,8 +188,8 @@ class BubblewrapExecutor(Executor):
         # One real sandbox that does nothing: proves namespaces and binds work here.
         probe = argv[: argv.index("--")] + ["--", "/bin/true"]
         if self.as_root:
-            probe = argv[: argv.index("--")] + ["--", "/usr/bin/setpriv", "--reuid=10001",
-                                                  "--regid=10001", "--clear-groups", "/bin/true"]
+            probe = argv[: argv.index("--")] + ["--", "/usr/bin/setpriv", f"--reuid={SANDBOX_UID}",
+                                                  f"--regid={SANDBOX_GID}", "--clear-groups", "/bin/true"]
         done = subprocess.run(probe, check=False, capture_output=True, text=True, timeout=30)
         if done.returncode != 0:
             raise ExecutorUnavailable(

@@ -27,26 +27,23 @@ import docker
 import requests
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 
-from app.executors.base import SANDBOX_LABEL, SANDBOX_LABEL_VALUE, Executor, ExecutorUnavailable
+from app.executors.base import (
+    SANDBOX_ENV,
+    SANDBOX_LABEL,
+    SANDBOX_LABEL_VALUE,
+    SANDBOX_UID,
+    Executor,
+    ExecutorUnavailable,
+)
 from app.executors.outcome import STDERR_TAIL, Ending, has_answer, output_cap, result_from
 from app.settings import Settings
 from runner import contract
 
 log = logging.getLogger(__name__)
 
-RUNNER_USER = "10001:10001"
+RUNNER_USER = f"{SANDBOX_UID}:{SANDBOX_UID}"
 RUN_ID_LABEL = "io.corral.run_id"
 TMPFS = {"/tmp": "rw,noexec,nosuid,nodev,size=64m"}
-# Native libraries must not start a thread per host core inside a 0.5-CPU sandbox.
-THREAD_ENV = {
-    "OMP_NUM_THREADS": "1",
-    "OPENBLAS_NUM_THREADS": "1",
-    "MKL_NUM_THREADS": "1",
-    "NUMEXPR_NUM_THREADS": "1",
-    "VECLIB_MAXIMUM_THREADS": "1",
-    "PYTHONDONTWRITEBYTECODE": "1",
-    "PYTHONUNBUFFERED": "1",
-}
 STDOUT, STDERR = 1, 2
 # A running sandbox older than its deadline plus this is a leftover, not a live run.
 SWEEP_SLACK_S = 30
@@ -127,7 +124,7 @@ class DockerExecutor(Executor):
             "user": RUNNER_USER,
             "stdin_open": True,
             "detach": False,  # with stdin_open: AttachStdin + StdinOnce, our close = EOF
-            "environment": dict(THREAD_ENV, CORRAL_DATA_DIR="/data"),
+            "environment": dict(SANDBOX_ENV, CORRAL_DATA_DIR="/data"),
             "labels": {SANDBOX_LABEL: SANDBOX_LABEL_VALUE, RUN_ID_LABEL: run_id},
             "host_config": host_config,
             "network_disabled": True,

@@ -34,13 +34,20 @@ from kubernetes.client.rest import ApiException
 from kubernetes.config.config_exception import ConfigException
 from urllib3.exceptions import HTTPError
 
-from app.executors.base import SANDBOX_LABEL, SANDBOX_LABEL_VALUE, Executor, ExecutorUnavailable
+from app.executors.base import (
+    SANDBOX_ENV,
+    SANDBOX_LABEL,
+    SANDBOX_LABEL_VALUE,
+    SANDBOX_UID,
+    Executor,
+    ExecutorUnavailable,
+)
 from runner import contract
 
 log = logging.getLogger(__name__)
 
 CONTAINER = "runner"
-RUNNER_UID = 10001
+RUNNER_UID = SANDBOX_UID
 CHECK_CACHE_S = 30.0
 JOB_LABEL = "io.corral.job"  # our own pod selector: independent of controller-added labels
 IN_CLUSTER_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
@@ -156,11 +163,7 @@ def build_job(
         "imagePullPolicy": template.get("imagePullPolicy", "IfNotPresent"),
         "env": [
             {"name": "RUNNER_REQUEST", "value": json.dumps(request, separators=(",", ":"))},
-            # One thread per numeric library: the CPU limit is small.
-            *(
-                {"name": var, "value": "1"}
-                for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
-            ),
+            *({"name": name, "value": value} for name, value in SANDBOX_ENV.items()),
         ],
         "resources": template["resources"],
         "volumeMounts": mounts,

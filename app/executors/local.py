@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from app.executors.base import Executor, ExecutorUnavailable
+from app.executors.base import SANDBOX_ENV, Executor, ExecutorUnavailable
 from app.executors.outcome import output_cap, result_from
 from app.executors.process import run_process
 from app.settings import Settings
@@ -40,13 +40,11 @@ class UnsafeLocalExecutor(Executor):
     async def run(self, request: dict[str, Any]) -> dict[str, Any]:
         s = self.settings
         env = {
+            **SANDBOX_ENV,
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
             "LANG": "C.UTF-8",
             "PYTHONPATH": str(Path(s.runner_dir).resolve().parent),
             "CORRAL_DATA_DIR": str(s.datasets_path),
-            "OMP_NUM_THREADS": "1",
-            "OPENBLAS_NUM_THREADS": "1",
-            "PYTHONDONTWRITEBYTECODE": "1",
         }
         end = await run_process(
             [str(s.runner_python), "-m", "runner"],
