@@ -19,7 +19,8 @@ import time
 
 import httpx
 
-from bench.server import SIMPLE_SQL, agent_server, rss_mb, summary
+from bench.server import SIMPLE_SQL, agent_server, rss_mb
+from bench.stats import summary
 from runner.contract import make_request
 
 DOCKER_FLAGS = [

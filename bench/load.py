@@ -21,7 +21,8 @@ from collections import Counter
 
 import httpx
 
-from bench.server import SIMPLE_SQL, agent_server, leaked_sandboxes, rss_mb, summary
+from bench.server import SIMPLE_SQL, agent_server, leaked_sandboxes, rss_mb
+from bench.stats import summary
 
 
 async def client_loop(

@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import resource
-import statistics
 import subprocess
 import sys
 import time
@@ -21,6 +20,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+from bench.stats import summary
 from runner.contract import make_request
 
 REQUEST = json.dumps(make_request("bench", "sql", "SELECT count(*) FROM penguins", 10, 5000))
@@ -43,12 +43,6 @@ def timed(cmd: list[str], stdin: str, env: dict[str, str] | None = None,
     return elapsed
 
 
-def summary(samples: list[float]) -> dict[str, float]:
-    ordered = sorted(samples)
-    return {"p50_ms": round(statistics.median(ordered), 1),
-            "p95_ms": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 1),
-            "runs": len(ordered)}
-
 
 def main() -> None:
     parser = argparse.ArgumentParser()
@@ -70,7 +64,7 @@ def main() -> None:
             runner.append(timed([*DOCKER, args.image], REQUEST))
         out["docker_run_bare"] = summary(bare)
         out["docker_run_runner"] = summary(runner)
-        out["docker_ratio_p50"] = round(statistics.median(runner) / statistics.median(bare), 2)
+        out["docker_ratio_p50"] = round(summary(runner)["p50_ms"] / summary(bare)["p50_ms"], 2)
         size = subprocess.run(["docker", "image", "inspect", "--format", "{{.Size}}", args.image],
                               capture_output=True, text=True, check=False).stdout.strip()
         out["image_size_mb"] = round(int(size) / 1e6) if size.isdigit() else None

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import statistics
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from app.executors.bwrap import BubblewrapExecutor
 from app.executors.docker import DockerExecutor
 from app.settings import load_settings
+from bench.stats import summary
 from runner.contract import make_request
 
 QUERY = "SELECT species, count(*) FROM penguins GROUP BY 1"
@@ -36,18 +36,6 @@ REPO = Path(__file__).resolve().parents[1]
 def request() -> dict:
     return make_request(f"bench-{uuid.uuid4().hex[:12]}", "sql", QUERY, 200, 5000)
 
-
-def summary(samples_ms: list[float]) -> dict:
-    ordered = sorted(samples_ms)
-    p95 = ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-    return {
-        "runs": len(ordered),
-        "p50_ms": round(statistics.median(ordered), 1),
-        "p95_ms": round(p95, 1),
-        "mean_ms": round(statistics.fmean(ordered), 1),
-        "min_ms": round(ordered[0], 1),
-        "max_ms": round(ordered[-1], 1),
-    }
 
 
 def bare_docker_run(image: str) -> float:

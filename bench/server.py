@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -73,17 +72,6 @@ def rss_mb(pid: int) -> float:
             return round(int(line.split()[1]) / 1024, 1)
     return float("nan")
 
-
-def summary(samples_ms: list[float]) -> dict[str, float]:
-    ordered = sorted(samples_ms)
-    p95_index = max(0, round(0.95 * len(ordered)) - 1)
-    return {
-        "n": len(ordered),
-        "p50_ms": round(statistics.median(ordered), 1),
-        "p95_ms": round(ordered[p95_index], 1),
-        "mean_ms": round(statistics.fmean(ordered), 1),
-        "min_ms": round(ordered[0], 1),
-    }
 
 
 def leaked_sandboxes() -> int:
