@@ -50,12 +50,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def playbook(playbook_path: str, inventory: Path | str, *extra: str, timeout: int = 900):
+def playbook(
+    playbook_path: str, inventory: Path | str, *extra: str, timeout: int = 900,
+    env: dict | None = None,
+):
     """ansible-playbook from the repository, its ansible.cfg, output captured."""
     import os
     import sys
 
-    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1")
+    env = dict(os.environ, ANSIBLE_CONFIG=str(REPO / "ansible.cfg"), ANSIBLE_NOCOLOR="1",
+               **(env or {}))
     return subprocess.run(
         [str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(inventory),
          str(REPO / playbook_path), *extra],
