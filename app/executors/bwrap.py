@@ -105,15 +105,19 @@ class BubblewrapExecutor(Executor):
                 argv += ["--symlink", os.readlink(d), d]
             elif os.path.isdir(d):
                 argv += ["--ro-bind", d, d]
+        # The private /tmp comes before the binds: bwrap mounts in order, and a Python
+        # prefix or checkout that lives under /tmp must stay visible on top of it.
+        argv += [
+            "--proc", "/proc",
+            "--dev", "/dev",
+            "--perms", "1777", "--size", str(_bytes(s.sandbox_tmp_size)), "--tmpfs", "/tmp",
+        ]
         for prefix in self._python_prefixes:
             argv += _parents(prefix) + ["--ro-bind", prefix, prefix]
         argv += [
             "--perms", "0755", "--dir", RUNNER_PARENT,
             "--ro-bind", str(Path(s.runner_dir).resolve()), f"{RUNNER_PARENT}/runner",
             "--ro-bind", str(Path(s.datasets_path).resolve()), "/data",
-            "--proc", "/proc",
-            "--dev", "/dev",
-            "--perms", "1777", "--size", str(_bytes(s.sandbox_tmp_size)), "--tmpfs", "/tmp",
             "--chdir", "/tmp",
         ]
         env = dict(SANDBOX_ENV, PYTHONNOUSERSITE="1", PATH="/usr/bin:/bin", HOME="/tmp", LANG="C.UTF-8",
