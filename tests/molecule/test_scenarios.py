@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -21,8 +22,17 @@ VENV_BIN = Path(sys.executable).parent
 TAIL_LINES = 80
 
 
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def molecule_env() -> dict[str, str]:
     env = dict(os.environ)
+    # The full-stack scenarios publish the UI on the host's loopback: pick free ports.
+    env.setdefault("CORRAL_FULLSTACK_PORT", str(free_port()))
+    env.setdefault("CORRAL_FULLSTACK_VENV_PORT", str(free_port()))
     # molecule calls ansible-config/ansible-playbook by name: the venv's bin must be on PATH.
     env["PATH"] = f"{VENV_BIN}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("MOLECULE_IMAGE", "corral/molecule-debian12:latest")
