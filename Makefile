@@ -191,7 +191,7 @@ k8s-smoke: bootstrap ## port-forward to the release and run queries through the 
 
 .PHONY: release
 release: bootstrap ## TAG=x REGISTRY=host/path: build the 3 images, push them, print the helm install command
-	@test -n "$(REGISTRY)" || { echo "release: REGISTRY is empty; e.g. make release TAG=0.1.0 REGISTRY=ghcr.io/acme/corral" >&2; exit 1; }
+	@test -n "$(REGISTRY)" || { echo "release: REGISTRY is empty; e.g. make release TAG=0.1.0 REGISTRY=registry.example.com/acme/corral" >&2; exit 1; }
 	@test "$(TAG)" != latest || { echo "release: give a version, e.g. TAG=0.1.0 (not latest)" >&2; exit 1; }
 	rm -f $(STAMP)/runner $(STAMP)/agent $(STAMP)/ui
 	$(MAKE) images TAG=$(TAG)

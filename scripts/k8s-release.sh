@@ -3,9 +3,9 @@
 # $REGISTRY/{runner,agent-server,ui}:$TAG, print the helm command with their digests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-: "${TAG:?make release needs TAG=..., e.g. make release TAG=0.1.0 REGISTRY=ghcr.io/acme/corral}"
+: "${TAG:?make release needs TAG=..., e.g. make release TAG=0.1.0 REGISTRY=registry.example.com/acme/corral}"
 if [[ -z ${REGISTRY:-} ]]; then
-  echo "release: REGISTRY is empty; give the registry path to push to, e.g. REGISTRY=ghcr.io/acme/corral (log in first: docker login ghcr.io)" >&2
+  echo "release: REGISTRY is empty; give the registry path to push to, e.g. REGISTRY=registry.example.com/acme/corral (log in first: docker login registry.example.com)" >&2
   exit 1
 fi
 REGISTRY=${REGISTRY%/}
