@@ -42,13 +42,6 @@ def write_inventory(path: Path, host: str, group_vars: dict) -> Path:
     return path
 
 
-def free_port() -> int:
-    import socket
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
 
 def playbook(
     playbook_path: str, inventory: Path | str, *extra: str, timeout: int = 900,
@@ -65,6 +58,14 @@ def playbook(
          str(REPO / playbook_path), *extra],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=timeout, check=False,
     )
+
+
+def failure(proc: subprocess.CompletedProcess) -> str:
+    """What a failed run said, for an assertion message: its fatal lines, then the output
+    before the profile_tasks timing table (which would otherwise fill the tail)."""
+    out = proc.stdout.split("TASKS RECAP")[0]
+    fatal = [ln for ln in out.splitlines() if "fatal:" in ln or "FAILED!" in ln]
+    return "\n".join(fatal)[-4000:] + "\n---\n" + out[-2000:] + proc.stderr[-1500:]
 
 
 def recap(output: str, host: str) -> dict[str, int]:

@@ -10,7 +10,8 @@ import uuid
 
 import httpx
 import pytest
-from deploy_helpers import docker, free_port, playbook, recap
+from deploy_helpers import docker, failure, playbook, recap
+from ports import free_port
 
 pytestmark = pytest.mark.docker
 
@@ -40,9 +41,9 @@ def stack(tmp_path_factory):
 @pytest.fixture(scope="module")
 def deployed(stack):
     first = playbook("playbooks/app.yml", stack["inventory"], *stack["extra"])
-    assert first.returncode == 0, first.stdout[-3000:]
+    assert first.returncode == 0, failure(first)
     second = playbook("playbooks/app.yml", stack["inventory"], *stack["extra"])
-    assert second.returncode == 0, second.stdout[-3000:]
+    assert second.returncode == 0, failure(second)
     return stack, first, second
 
 
@@ -74,13 +75,13 @@ def test_restore_brings_back_a_conversation_deleted_after_the_backup(deployed):
     conversation = answer["conversation_id"]
 
     backup = playbook("playbooks/backup.yml", stack["inventory"], *stack["extra"])
-    assert backup.returncode == 0, backup.stdout[-3000:]
+    assert backup.returncode == 0, failure(backup)
 
     assert httpx.delete(f"{url}/api/conversations/{conversation}", timeout=30).status_code == 204
     assert httpx.get(f"{url}/api/conversations/{conversation}", timeout=30).status_code == 404
 
     restore = playbook("playbooks/restore.yml", stack["inventory"], *stack["extra"])
-    assert restore.returncode == 0, restore.stdout[-3000:]
+    assert restore.returncode == 0, failure(restore)
     assert "conversations of the backup are served again" in restore.stdout
 
     restored = httpx.get(f"{url}/api/conversations/{conversation}", timeout=30)

@@ -16,7 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from deploy_helpers import REPO, docker, playbook, write_inventory
+from deploy_helpers import REPO, docker, failure, playbook, write_inventory
 
 sys.path.insert(0, str(REPO / "scripts"))
 import converge_ci
@@ -116,7 +116,7 @@ def upgraded(two_runs, tmp_path_factory):
     )
     original = current_release(host)
     out = playbook("playbooks/upgrade.yml", inventory, "-e", "corral_app_version=v2")
-    assert out.returncode == 0, out.stdout[-3000:]
+    assert out.returncode == 0, failure(out)
     return host, inventory, original
 
 
@@ -145,6 +145,6 @@ def test_rollback_playbook_returns_to_a_named_release(upgraded):
     out = playbook(
         "playbooks/rollback.yml", inventory, "-e", f"corral_app_rollback_version={original}"
     )
-    assert out.returncode == 0, out.stdout[-3000:]
+    assert out.returncode == 0, failure(out)
     assert current_release(host) == original
     assert penguins_count(host) == [[344]]
