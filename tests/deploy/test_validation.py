@@ -51,7 +51,9 @@ def test_missing_required_variable_names_it_and_where_to_set_it():
 def test_an_inventory_without_corral_hosts_stops_at_once(tmp_path):
     out = playbook("playbooks/validate.yml", tmp_path / "nope", timeout=120)
     assert out.returncode != 0
-    assert "No host in the inventory group 'corral'" in out.stdout + out.stderr
+    assert "No host in the inventory groups 'corral', 'corral_k3s' or 'corral_managed'" in (
+        out.stdout + out.stderr
+    )
 
 
 def test_good_variables_pass(tmp_path):
