@@ -19,7 +19,7 @@ AGENT_IMAGE  ?= corral/agent-server:$(TAG)
 UI_IMAGE     ?= corral/ui:$(TAG)
 MOLECULE_IMAGE ?= corral/molecule-debian12:latest
 UI_PORT      ?= 8080
-export RUNNER_IMAGE AGENT_IMAGE UI_IMAGE UI_PORT MOLECULE_IMAGE
+export RUNNER_IMAGE AGENT_IMAGE UI_IMAGE MOLECULE_IMAGE
 
 STAMP := build/stamps
 PYSRC := $(shell find app runner -name '*.py' -o -name '*.json' 2>/dev/null)
@@ -105,7 +105,7 @@ docker-check:
 .PHONY: dev
 dev: bootstrap images ## build images if needed, start ui + agent-server with compose, print the URL
 	@scripts/port-check.sh $(UI_PORT) corral-ui-1
-	DOCKER_GID=$$(stat -c %g /var/run/docker.sock) docker compose up -d --wait || { \
+	UI_PORT=$(UI_PORT) DOCKER_GID=$$(stat -c %g /var/run/docker.sock) docker compose up -d --wait || { \
 	  docker compose logs --tail 30 agent-server >&2; exit 1; }
 	@echo "Corral is up: http://localhost:$(UI_PORT)"
 
@@ -143,6 +143,10 @@ unit: bootstrap ## tests that need neither Docker nor a browser
 .PHONY: ui-test
 ui-test: bootstrap ## the web UI in a real Chromium; screenshots in build/screenshots/ (container test needs `make images`)
 	$(BIN)/pytest -q tests/ui
+
+.PHONY: devenv-check
+devenv-check: bootstrap docker-check build/base-image ## build the devcontainer image and use it as a developer would; evaluate shell.nix
+	$(BIN)/pytest -q tests/devenv
 
 .PHONY: test
 test: bootstrap images molecule-image ## everything CI runs: lint, all pytest suites, chart checks, Molecule

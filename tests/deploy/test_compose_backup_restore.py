@@ -38,11 +38,16 @@ def stack(tmp_path_factory):
         docker("compose", "-p", project, "down", "-v", "--remove-orphans", check=False)
 
 
+# Variables compose.yaml interpolates, exported in the shell that runs ansible-playbook
+# (as `make` exports image names, or a user's own shell): the rendered .env must win.
+HOSTILE_SHELL = {"UI_PORT": "1", "MAX_ROWS": "1", "UI_BIND": "0.0.0.0"}
+
+
 @pytest.fixture(scope="module")
 def deployed(stack):
-    first = playbook("playbooks/app.yml", stack["inventory"], *stack["extra"])
+    first = playbook("playbooks/app.yml", stack["inventory"], *stack["extra"], env=HOSTILE_SHELL)
     assert first.returncode == 0, failure(first)
-    second = playbook("playbooks/app.yml", stack["inventory"], *stack["extra"])
+    second = playbook("playbooks/app.yml", stack["inventory"], *stack["extra"], env=HOSTILE_SHELL)
     assert second.returncode == 0, failure(second)
     return stack, first, second
 
@@ -62,7 +67,15 @@ def test_query_through_the_ui_port_returns_a_table(deployed):
         timeout=60,
     ).json()
     assert run["status"] == "ok"
+    # All three rows, not truncated to the shell's MAX_ROWS=1: the .env's settings ran.
     assert run["rows"] == [["Adelie", 152], ["Chinstrap", 68], ["Gentoo", 124]]
+    assert run["truncated"] is False
+
+
+def test_the_ui_is_published_only_where_the_variables_say(deployed):
+    stack, _, _ = deployed
+    ports = docker("compose", "-p", stack["project"], "port", "ui", "8080").split()
+    assert ports == [stack["url"].removeprefix("http://")]
 
 
 def test_restore_brings_back_a_conversation_deleted_after_the_backup(deployed):
