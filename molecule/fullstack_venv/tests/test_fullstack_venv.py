@@ -2,9 +2,12 @@
 `current` pointing at it, the agent under systemd as its own user with bubblewrap
 sandboxes, and a real browser on the host gets a table."""
 
+import json
 import os
 import sys
+import time
 from pathlib import Path
+from shlex import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 from browser import penguins_table_in_browser
@@ -47,3 +50,42 @@ def test_chromium_on_the_host_gets_a_table():
     headers, rows = penguins_table_in_browser(HOST_URL)
     assert headers[0] == "species"
     assert sorted(r[0] for r in rows) == ["Adelie", "Chinstrap", "Gentoo"]
+
+
+def prometheus_query(host, promql):
+    """Instant query against the container's Prometheus (loopback only); the result list."""
+    script = (
+        "import json, sys, urllib.parse as p, urllib.request as u; "
+        "q = p.urlencode({'query': sys.argv[1]}); "
+        "print(u.urlopen('http://127.0.0.1:9090/api/v1/query?' + q, timeout=10).read().decode())"
+    )
+    body = json.loads(host.check_output(f"python3 -c {quote(script)} {quote(promql)}"))
+    assert body["status"] == "success", body
+    return body["data"]["result"]
+
+
+def wait_for_series(host, promql, attempts=30):
+    """Poll until the query returns a series (scrapes happen every 15 s): a bounded number
+    of attempts, never a timing assertion."""
+    for _ in range(attempts):
+        result = prometheus_query(host, promql)
+        if result:
+            return result
+        time.sleep(2)
+    return []
+
+
+def test_prometheus_scrapes_the_real_agent(host):
+    up = wait_for_series(host, 'up{job="corral"} == 1')
+    assert [s["metric"]["instance"] for s in up] == ["127.0.0.1:8080"], up
+
+
+def test_prometheus_has_the_agents_run_counter_after_the_smoke_query(host):
+    runs = wait_for_series(host, 'corral_runs_total{job="corral",status="ok"}')
+    assert runs, "no corral_runs_total{status=\"ok\"} series scraped from the agent"
+    assert sum(float(s["value"][1]) for s in runs) >= 1
+
+
+def test_prometheus_listens_on_loopback_only(host):
+    mine = [s for s in host.socket.get_listening_sockets() if s.endswith(":9090")]
+    assert mine == ["tcp://127.0.0.1:9090"]

@@ -46,6 +46,14 @@ def test_https_serves_the_upstream_with_security_headers(address):
     assert "nginx/" not in (answer.getheader("Server") or "")
 
 
+def test_the_agents_metrics_are_not_served_to_the_network(address):
+    conn = https(address)
+    conn.request("GET", "/metrics")
+    answer = conn.getresponse()
+    assert answer.status == 404
+    assert b"corral_runs_total" not in answer.read()
+
+
 def test_certificate_names_the_server(address, expected_name):
     conn = https(address)
     conn.connect()
