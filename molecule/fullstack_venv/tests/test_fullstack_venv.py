@@ -2,16 +2,15 @@
 `current` pointing at it, the agent under systemd as its own user with bubblewrap
 sandboxes, and a real browser on the host gets a table."""
 
-import json
 import os
 import sys
 import time
 from pathlib import Path
-from shlex import quote
+from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 from browser import penguins_table_in_browser
-from corral_checks import PENGUINS_SQL, assert_penguins_table, post_json
+from corral_checks import PENGUINS_SQL, assert_penguins_table, get_json, post_json
 
 HOST_URL = f"http://127.0.0.1:{os.environ.get('CORRAL_FULLSTACK_VENV_PORT', '18081')}"
 
@@ -54,12 +53,7 @@ def test_chromium_on_the_host_gets_a_table():
 
 def prometheus_query(host, promql):
     """Instant query against the container's Prometheus (loopback only); the result list."""
-    script = (
-        "import json, sys, urllib.parse as p, urllib.request as u; "
-        "q = p.urlencode({'query': sys.argv[1]}); "
-        "print(u.urlopen('http://127.0.0.1:9090/api/v1/query?' + q, timeout=10).read().decode())"
-    )
-    body = json.loads(host.check_output(f"python3 -c {quote(script)} {quote(promql)}"))
+    body = get_json(host, "http://127.0.0.1:9090/api/v1/query?" + urlencode({"query": promql}))
     assert body["status"] == "success", body
     return body["data"]["result"]
 

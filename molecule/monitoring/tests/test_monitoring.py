@@ -1,9 +1,13 @@
 """Verify roles/monitoring: Prometheus runs on the configured address only, with Corral's
 scrape job and alert rules loaded, and the rules' promtool unit tests pass on the target."""
 
-import json
+import sys
+from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
+from corral_checks import get_json
 
 testinfra_hosts = ["all"]
 
@@ -16,15 +20,6 @@ DOWN_MINUTES = {"corral-molecule-monitoring": 5, "corral-molecule-monitoring-nos
 @pytest.fixture(scope="module")
 def port(host):
     return PORTS[host.backend.get_hostname()]
-
-
-def api(host, port, path):
-    """GET Prometheus' HTTP API from inside the container; the parsed JSON body."""
-    body = host.check_output(
-        "python3 -c \"import urllib.request as u, sys; "
-        f"sys.stdout.write(u.urlopen('http://127.0.0.1:{port}{path}', timeout=10).read().decode())\""
-    )
-    return json.loads(body)
 
 
 def daemons(host):
@@ -70,7 +65,7 @@ def test_alert_rules_unit_tests_pass(host):
 
 
 def test_rules_api_lists_the_corral_alerts(host, port):
-    groups = api(host, port, "/api/v1/rules")["data"]["groups"]
+    groups = get_json(host, f"http://127.0.0.1:{port}/api/v1/rules")["data"]["groups"]
     corral = [g for g in groups if g["name"] == "corral"]
     assert corral, [g["name"] for g in groups]
     names = {r["name"] for r in corral[0]["rules"]}
@@ -82,6 +77,6 @@ def test_rules_api_lists_the_corral_alerts(host, port):
 
 
 def test_targets_api_has_the_corral_job(host, port):
-    targets = api(host, port, "/api/v1/targets")["data"]["activeTargets"]
+    targets = get_json(host, f"http://127.0.0.1:{port}/api/v1/targets")["data"]["activeTargets"]
     corral = [t for t in targets if t["labels"]["job"] == "corral"]
     assert [t["scrapeUrl"] for t in corral] == ["http://127.0.0.1:18000/metrics"]
