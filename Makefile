@@ -57,14 +57,14 @@ build/base-image: | $(VENV)/.installed
 	@mkdir -p build
 	@scripts/base-image.sh $(BASE_IMAGE) > $@.tmp && mv $@.tmp $@
 
-$(STAMP)/runner: build/base-image runner/Dockerfile $(shell find runner datasets -type f 2>/dev/null) pyproject.toml
+$(STAMP)/runner: build/base-image runner/Dockerfile scripts/venv-from-wheels.sh $(shell find runner datasets -type f 2>/dev/null) pyproject.toml
 	@mkdir -p $(STAMP)
 	scripts/wheelhouse.sh runner
 	docker build -q -f runner/Dockerfile --build-arg BASE_IMAGE=$$(cat build/base-image) -t $(RUNNER_IMAGE) . >/dev/null
 	@scripts/image-size.sh $(RUNNER_IMAGE)
 	@touch $@
 
-$(STAMP)/agent: build/base-image app/Dockerfile $(PYSRC) pyproject.toml $(shell find datasets alembic -type f 2>/dev/null)
+$(STAMP)/agent: build/base-image app/Dockerfile scripts/venv-from-wheels.sh $(PYSRC) pyproject.toml $(shell find datasets alembic -type f 2>/dev/null)
 	@mkdir -p $(STAMP)
 	scripts/wheelhouse.sh server
 	docker build -q -f app/Dockerfile --build-arg BASE_IMAGE=$$(cat build/base-image) -t $(AGENT_IMAGE) . >/dev/null
