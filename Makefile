@@ -136,6 +136,14 @@ lint: bootstrap ## ruff, ansible-lint (production profile)
 	$(BIN)/ruff check app runner tests bench scripts collections
 	$(BIN)/ansible-lint --profile production
 
+.PHONY: api-docs
+api-docs: bootstrap ## regenerate docs/api.md from the agent server's OpenAPI document
+	$(PY) scripts/api_docs.py
+
+.PHONY: api-fuzz
+api-fuzz: bootstrap ## schemathesis, every check, against a real agent server (bubblewrap); part of `make test`
+	$(BIN)/pytest -q tests/api/test_schemathesis.py
+
 .PHONY: unit
 unit: bootstrap ## tests that need neither Docker nor a browser
 	$(BIN)/pytest -q -m "not docker and not bwrap and not browser and not molecule"

@@ -153,7 +153,19 @@ class Storage:
         await asyncio.to_thread(work)
         return cid
 
-    async def list_conversations(self) -> list[dict[str, Any]]:
+    async def count_conversations(self) -> int:
+        def work() -> int:
+            with self.engine.connect() as conn:
+                q = sa.select(sa.func.count()).select_from(conversations)
+                return int(conn.execute(q).scalar_one())
+
+        return await asyncio.to_thread(work)
+
+    async def list_conversations(
+        self, limit: int | None = None, offset: int = 0
+    ) -> list[dict[str, Any]]:
+        """Newest activity first; `limit` None = all of them."""
+
         def work() -> list[dict[str, Any]]:
             count = (
                 sa.select(sa.func.count(messages.c.id))
@@ -162,7 +174,7 @@ class Storage:
             )
             q = sa.select(conversations, count.label("message_count")).order_by(
                 conversations.c.updated_at.desc(), conversations.c.id
-            )
+            ).limit(limit).offset(offset)
             with self.engine.connect() as conn:
                 return [
                     {

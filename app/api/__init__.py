@@ -1,0 +1,11 @@
+"""The HTTP API: one router per resource; `api_router` includes them all."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from app.api import admin, chat, conversations, datasets, probes, query
+
+api_router = APIRouter()
+for _module in (probes, admin, datasets, chat, conversations, query):
+    api_router.include_router(_module.router)

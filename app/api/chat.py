@@ -1,0 +1,33 @@
+"""One chat turn: the question is planned, guarded, run in a sandbox and stored."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException
+
+from app.api.deps import CatalogDep, ChatDep, StoreDep
+from app.api.responses import errors
+from app.api.validation import field_error
+from app.models import Answer, ChatRequest
+
+router = APIRouter(prefix="/api", tags=["chat"])
+
+
+@router.post("/chat", response_model=Answer, response_model_exclude_unset=True,
+             responses=errors(400, 404, 413, 422, 429))
+async def chat(body: ChatRequest, catalog: CatalogDep, storage: StoreDep,
+               turn: ChatDep) -> dict[str, Any]:
+    """Answer one question; a question the planner cannot plan is still an answer
+    (`plan` and `result` null, with suggestions)."""
+    if body.dataset is not None and catalog.get(body.dataset) is None:
+        raise field_error(
+            "dataset", f"unknown dataset; expected one of {', '.join(catalog.names)}",
+            body.dataset,
+        )
+    if body.conversation_id and not await storage.conversation_exists(body.conversation_id):
+        raise HTTPException(
+            404, f"Conversation {body.conversation_id} does not exist; omit "
+            "conversation_id to start a new one."
+        )
+    return await turn.ask(body.question, body.conversation_id, body.dataset)

@@ -1,0 +1,64 @@
+"""Stored conversations: list (paged, newest first), read one, delete one."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+
+from app.api.deps import StoreDep
+from app.api.responses import errors
+from app.models import ID_PATTERN, Conversation, ConversationSummary
+
+router = APIRouter(prefix="/api/conversations", tags=["conversations"])
+
+ConversationId = Annotated[str, Path(pattern=ID_PATTERN)]
+PAGE_DEFAULT = 100
+PAGE_MAX = 500
+# Far beyond any real history, and small enough for every database's OFFSET.
+OFFSET_MAX = 1_000_000_000
+
+_PAGE_HEADERS = {
+    "X-Total-Count": {"description": "How many conversations there are in all.",
+                      "schema": {"type": "integer", "minimum": 0}},
+    "Link": {"description": 'RFC 8288 `<...>; rel="next"` to the next page, when there is one.',
+             "schema": {"type": "string"}},
+}
+
+
+@router.get("", response_model=list[ConversationSummary],
+            responses={200: {"headers": _PAGE_HEADERS}, **errors(422)})
+async def list_conversations(
+    request: Request, response: Response, storage: StoreDep,
+    limit: Annotated[int, Query(ge=1, le=PAGE_MAX,
+                                description="Page size.")] = PAGE_DEFAULT,
+    offset: Annotated[int, Query(ge=0, le=OFFSET_MAX,
+                                 description="Conversations to skip.")] = 0,
+) -> list[dict[str, Any]]:
+    """Newest first (by last activity); one page of `limit` from `offset`."""
+    page = await storage.list_conversations(limit=limit, offset=offset)
+    total = await storage.count_conversations()
+    response.headers["X-Total-Count"] = str(total)
+    if offset + len(page) < total:
+        url = request.url.include_query_params(limit=limit, offset=offset + len(page))
+        response.headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
+    return page
+
+
+@router.get("/{conversation_id}", response_model=Conversation, response_model_exclude_unset=True,
+            responses=errors(404, 422))
+async def get_conversation(conversation_id: ConversationId, storage: StoreDep) -> dict[str, Any]:
+    """The conversation with every answer, oldest first."""
+    conv = await storage.get_conversation(conversation_id)
+    if conv is None:
+        raise HTTPException(404, f"Conversation {conversation_id} does not exist.")
+    return conv
+
+
+@router.delete("/{conversation_id}", status_code=204, response_class=Response,
+               responses=errors(404, 422))
+async def delete_conversation(conversation_id: ConversationId, storage: StoreDep) -> Response:
+    """Delete it and its answers; the run audit keeps its rows."""
+    if not await storage.delete_conversation(conversation_id):
+        raise HTTPException(404, f"Conversation {conversation_id} does not exist.")
+    return Response(status_code=204)

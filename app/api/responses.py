@@ -1,0 +1,32 @@
+"""The error answers routes declare in OpenAPI, one entry per status, so each route
+lists exactly the statuses it can give (docs/api.md is generated from them)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from app.models import ErrorMessage, ValidationFailed
+
+_TEXT = {
+    400: "The JSON body is not UTF-8 text.",
+    404: "The conversation does not exist.",
+    405: "The path exists, with another method (see the Allow header).",
+    413: "The body is larger than the server accepts.",
+    422: "A field is missing or invalid; `loc` names it.",
+    429: "Every sandbox is busy; retry after Retry-After seconds.",
+}
+
+RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.",
+                               "schema": {"type": "integer", "minimum": 1}}}
+
+
+def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route that can answer these error statuses."""
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in statuses:
+        model = ValidationFailed if status == 422 else ErrorMessage
+        entry: dict[str, Any] = {"model": model, "description": _TEXT[status]}
+        if status == 429:
+            entry["headers"] = RETRY_AFTER
+        out[status] = entry
+    return out

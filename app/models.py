@@ -1,0 +1,214 @@
+"""The HTTP API's request and response bodies: every route declares one of these, so
+the OpenAPI document (and docs/api.md, generated from it) describes every answer.
+
+Text inputs share one rule: valid Unicode with no NUL character. A lone surrogate
+(`"\\ud800"` escaped in JSON) or a NUL cannot be stored faithfully (PostgreSQL
+refuses NUL in text; UTF-8 has no encoding for a lone surrogate), so both are refused
+with 422 naming the field, and the rule is written into the schema as a pattern.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+ID_PATTERN = r"^[0-9a-f]{32}$"
+# One character of acceptable text: anything but NUL and the surrogate block.
+_CHAR = r"[^\x00\ud800-\udfff]"
+TEXT_PATTERN = rf"^{_CHAR}*$"
+# The question must also hold at least one character that is not white space.
+QUESTION_PATTERN = rf"^{_CHAR}*[^\s\x00\ud800-\udfff]{_CHAR}*$"
+QUESTION_MAX = 2000
+CODE_MAX = 100000
+# Absolute cap; the live schema narrows it to the server's MAX_ROWS (app/api/openapi.py).
+MAX_ROWS_CAP = 10000
+
+
+def _valid_text(value: str) -> str:
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character (\\u0000)")
+    if any("\ud800" <= ch <= "\udfff" for ch in value):
+        raise ValueError("must be valid Unicode: a lone surrogate (\\ud800-\\udfff) is not text")
+    return value
+
+
+def _question(value: str) -> str:
+    value = _valid_text(value).strip()
+    if not value:
+        raise ValueError("must contain a character that is not white space")
+    return value
+
+
+DatasetName = Annotated[str, Field(min_length=1, max_length=64, json_schema_extra={
+    "pattern": TEXT_PATTERN}), AfterValidator(_valid_text)]
+
+
+class Strict(BaseModel):
+    """Request bodies: no coercion (`true` is not the integer 1, `"5"` is not 5)."""
+
+    model_config = ConfigDict(strict=True)
+
+
+class ChatRequest(Strict):
+    question: Annotated[
+        str,
+        Field(min_length=1, max_length=QUESTION_MAX, json_schema_extra={
+            "pattern": QUESTION_PATTERN}, description="The analyst's question; leading and "
+            "trailing white space is dropped."),
+        AfterValidator(_question),
+    ]
+    conversation_id: Annotated[str | None, Field(
+        pattern=ID_PATTERN, description="Continue this conversation; omit to start one.")] = None
+    dataset: Annotated[DatasetName | None, Field(
+        description="The dataset the analyst picked (one of GET /api/datasets).")] = None
+
+
+class QueryRequest(Strict):
+    language: Literal["sql", "python"]
+    code: Annotated[str, Field(min_length=1, max_length=CODE_MAX, json_schema_extra={
+        "pattern": TEXT_PATTERN}), AfterValidator(_valid_text)]
+    max_rows: Annotated[int | None, Field(
+        ge=1, le=MAX_ROWS_CAP,
+        description="Rows to return at most (default and upper bound: the server's MAX_ROWS)."
+    )] = None
+
+
+# --- errors ---------------------------------------------------------------------------
+
+
+class ErrorMessage(BaseModel):
+    """Every error except validation: one sentence a person can act on."""
+
+    detail: str
+
+
+class ValidationIssue(BaseModel):
+    loc: list[str | int] = Field(description="Where: body/path/query, then the field.")
+    msg: str
+    type: str
+    input: Any = None
+    ctx: dict[str, Any] | None = None
+
+
+class ValidationFailed(BaseModel):
+    """422: one entry per bad field."""
+
+    detail: list[ValidationIssue]
+
+
+# --- probes -----------------------------------------------------------------------------
+
+
+class Health(BaseModel):
+    status: Literal["ok"]
+
+
+class Ready(BaseModel):
+    status: Literal["ready"]
+    executor: str
+
+
+class Unavailable(BaseModel):
+    status: Literal["unavailable"]
+    executor: str
+    detail: str = Field(description="What is down and how to bring it back.")
+
+
+# --- datasets ---------------------------------------------------------------------------
+
+
+class ColumnType(BaseModel):
+    name: str
+    type: str = Field(description="DuckDB type name, e.g. VARCHAR, BIGINT, DOUBLE, DATE")
+
+
+class DatasetColumn(ColumnType):
+    description: str
+
+
+class Sample(BaseModel):
+    columns: list[ColumnType]
+    rows: list[list[Any]]
+
+
+class Dataset(BaseModel):
+    name: str
+    description: str
+    row_count: int = Field(ge=0)
+    license: str
+    columns: list[DatasetColumn]
+    sample: Sample = Field(description="The first rows of the dataset.")
+
+
+class Suggestion(BaseModel):
+    dataset: str
+    question: str
+
+
+# --- runs and answers -------------------------------------------------------------------
+
+
+class RunError(BaseModel):
+    type: Literal[
+        "invalid_request", "sql_error", "python_error", "no_result", "not_allowed",
+        "timeout", "oom", "output_limit", "crashed", "sandbox_unavailable", "rejected",
+    ]
+    message: str
+
+
+class RunResult(BaseModel):
+    """A runner result (runner/schema.json #/$defs/result): the server checks each one
+    against that schema before it answers, so this model only describes it."""
+
+    version: Literal[1]
+    run_id: str
+    status: Literal["ok", "error", "timeout", "oom", "output_limit", "crashed",
+                    "unavailable", "rejected"]
+    columns: list[ColumnType]
+    rows: list[list[Any]]
+    row_count: int = Field(ge=0, description="Rows in this result (after the max_rows cap).")
+    truncated: bool = Field(description="True when the query had more than max_rows rows.")
+    elapsed_ms: int = Field(ge=0)
+    error: RunError | None
+    # Absent (never null) when nothing was printed: the default is left out of answers.
+    stdout: str = Field(None, description="What Python code printed (first 64 KiB); "  # type: ignore[assignment]
+                        "absent when nothing was printed.")
+
+
+class PlanOut(BaseModel):
+    language: Literal["sql", "python"]
+    code: str
+    explanation: str
+    planner: str = Field(description="offline or llm")
+
+
+class Answer(BaseModel):
+    id: str
+    conversation_id: str
+    question: str
+    created_at: str = Field(description="ISO 8601, UTC")
+    plan: PlanOut | None = Field(description="null when the planner could not plan")
+    result: RunResult | None = Field(description="null when nothing ran")
+    message: str = Field(description="One line for the chat bubble; when the planner cannot "
+                         "answer it says so and lists questions it can answer.")
+    suggestions: list[str]
+
+
+# --- conversations ----------------------------------------------------------------------
+
+
+class ConversationSummary(BaseModel):
+    id: str
+    title: str
+    created_at: str
+    updated_at: str
+    message_count: int = Field(ge=0)
+
+
+class Conversation(BaseModel):
+    id: str
+    title: str
+    created_at: str
+    updated_at: str
+    messages: list[Answer]
