@@ -17,9 +17,10 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
+from starlette.exceptions import HTTPException
 
 from app.api import api_router
-from app.api.errors import capacity_exceeded
+from app.api.errors import capacity_exceeded, http_error
 from app.api.openapi import narrowed_openapi
 from app.api.ui import ui_mount
 from app.api.validation import BodyLimit, validation_failed
@@ -43,6 +44,7 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
     app.openapi = lambda: narrowed_openapi(app)  # type: ignore[method-assign]
     app.add_exception_handler(RequestValidationError, validation_failed)
     app.add_exception_handler(CapacityExceeded, capacity_exceeded)
+    app.add_exception_handler(HTTPException, http_error)
     app.add_middleware(BodyLimit)
     origins = settings.cors_origins if settings is not None else os.environ.get(
         "CORS_ORIGINS", "")

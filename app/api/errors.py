@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
+from functools import lru_cache
+
 from fastapi import Request
-from fastapi.responses import JSONResponse
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
 
 from app.capacity import CapacityExceeded
 
@@ -14,3 +19,30 @@ async def capacity_exceeded(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         {"detail": str(exc)}, status_code=429, headers={"Retry-After": str(exc.retry_after_s)}
     )
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """FastAPI's answer to an HTTPException, with a correct Allow on 405 (below)."""
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 405:
+        return method_not_allowed(request, exc)
+    return await http_exception_handler(request, exc)
+
+
+def method_not_allowed(request: Request, exc: HTTPException) -> JSONResponse:
+    """405 whose Allow lists every method of the path: Starlette names only those of
+    the first route that matched, and GET and DELETE of one path are two routes. The
+    methods come from the OpenAPI document, the same list clients are given."""
+    methods: set[str] = set()
+    for template, ops in request.app.openapi()["paths"].items():
+        if _template(template).fullmatch(request.url.path):
+            methods |= {m.upper() for m in ops}
+    allow = ", ".join(sorted(methods)) or (exc.headers or {}).get("Allow", "")
+    return JSONResponse({"detail": exc.detail}, status_code=405, headers={"Allow": allow})
+
+
+@lru_cache(maxsize=64)
+def _template(path: str) -> re.Pattern[str]:
+    """/api/conversations/{conversation_id} -> a regex matching concrete paths."""
+    parts = re.split(r"(\{[^}]+\})", path)
+    return re.compile("".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts))

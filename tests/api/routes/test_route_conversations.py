@@ -96,3 +96,10 @@ def test_an_id_that_is_not_an_id_is_422(fresh, bad):
 def test_post_is_405(fresh):
     response = fresh.post("/api/conversations", json={})
     assert response.status_code == 405 and response.headers["allow"] == "GET"
+
+
+@pytest.mark.parametrize("method", ["OPTIONS", "PUT", "POST", "PATCH"])
+def test_allow_lists_every_method_of_the_path(fresh, method):
+    response = fresh.request(method, f"/api/conversations/{CID}")
+    assert response.status_code == 405
+    assert response.headers["allow"] == "DELETE, GET"

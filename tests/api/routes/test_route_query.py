@@ -27,6 +27,13 @@ def test_validation_errors_name_the_field(api, body, field):
     assert field in fields(api.post("/api/query", json=body))
 
 
+@pytest.mark.bwrap
+def test_an_integral_float_is_an_integer_as_in_json_schema(api):
+    run = api.post("/api/query", json={"language": "sql", "code": "SELECT * FROM penguins",
+                                       "max_rows": 3.0})
+    assert run.status_code == 200 and run.json()["row_count"] == 3
+
+
 def test_lone_surrogate_in_code_is_422(api):
     for raw in ('{"language": "sql", "code": "SELECT \'\\ud800\'"}',
                 '{"language": "python", "code": "result = \'\\udfff\'"}',
