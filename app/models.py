@@ -61,6 +61,11 @@ class Strict(BaseModel):
 
 
 class ChatRequest(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"question": "What is the average body mass of penguins by species?"},
+        {"question": "Top 5 destinations by number of flights", "dataset": "flights"},
+    ]})
+
     question: Annotated[
         str,
         Field(min_length=1, max_length=QUESTION_MAX, json_schema_extra={
@@ -75,6 +80,12 @@ class ChatRequest(Strict):
 
 
 class QueryRequest(Strict):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"language": "sql", "code": "SELECT island, COUNT(*) AS n FROM penguins GROUP BY 1"},
+        {"language": "python", "max_rows": 5,
+         "code": "result = gapminder[gapminder.year == 2007].nlargest(5, 'lifeExp')"},
+    ]})
+
     language: Literal["sql", "python"]
     code: Annotated[str, Field(min_length=1, max_length=CODE_MAX, json_schema_extra={
         "pattern": TEXT_PATTERN}), AfterValidator(_valid_text)]

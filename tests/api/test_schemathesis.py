@@ -20,7 +20,7 @@ from agent_server import ROOT, RunningServer, server_settings
 
 pytestmark = pytest.mark.bwrap
 
-MAX_EXAMPLES = os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "30")
+MAX_EXAMPLES = os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "25")
 SEED = os.environ.get("SCHEMATHESIS_SEED", "20261130")
 
 

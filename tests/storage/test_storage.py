@@ -63,6 +63,23 @@ async def test_newest_conversation_first(storage):
     assert [c["id"] for c in await storage.list_conversations()][:2] == [a, b]
 
 
+async def test_conversations_page_without_gaps_or_repeats(storage):
+    ids = [await storage.create_conversation(f"c{i}") for i in range(5)]
+    assert await storage.count_conversations() == 5
+    pages = [await storage.list_conversations(limit=2, offset=o) for o in (0, 2, 4, 6)]
+    assert [len(p) for p in pages] == [2, 2, 1, 0]
+    assert [c["id"] for p in pages for c in p] == ids[::-1]
+
+
+async def test_text_is_stored_faithfully(storage):
+    # astral characters (a surrogate pair in JSON), control characters, RTL text
+    question = "How many \U0001f427 penguins? \u202e\x1f \u00e9\u0301"
+    cid = await storage.create_conversation(question)
+    await storage.add_message(cid, question, None, None, "m", [])
+    conv = await storage.get_conversation(cid)
+    assert conv["title"] == question and conv["messages"][0]["question"] == question
+
+
 async def test_delete_keeps_the_audit(storage):
     cid = await storage.create_conversation("t")
     result = failed_result("r-del", "rejected", None, "found: ATTACH", 0)
