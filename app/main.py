@@ -17,10 +17,11 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
 
 from app.api import api_router
-from app.api.errors import capacity_exceeded, http_error
+from app.api.errors import capacity_exceeded, database_unavailable, http_error
 from app.api.openapi import narrowed_openapi
 from app.api.ui import ui_mount
 from app.api.validation import BodyLimit, validation_failed
@@ -45,6 +46,7 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
     app.add_exception_handler(RequestValidationError, validation_failed)
     app.add_exception_handler(CapacityExceeded, capacity_exceeded)
     app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(OperationalError, database_unavailable)
     app.add_middleware(BodyLimit)
     origins = settings.cors_origins if settings is not None else os.environ.get(
         "CORS_ORIGINS", "")

@@ -15,7 +15,7 @@ router = APIRouter(prefix="/api", tags=["chat"])
 
 
 @router.post("/chat", response_model=Answer, response_model_exclude_unset=True,
-             responses=errors(400, 404, 413, 422, 429))
+             responses=errors(400, 404, 413, 422, 429, 503))
 async def chat(body: ChatRequest, catalog: CatalogDep, storage: StoreDep,
                turn: ChatDep) -> dict[str, Any]:
     """Answer one question; a question the planner cannot plan is still an answer

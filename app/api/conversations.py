@@ -27,7 +27,7 @@ _PAGE_HEADERS = {
 
 
 @router.get("", response_model=list[ConversationSummary],
-            responses={200: {"headers": _PAGE_HEADERS}, **errors(422)})
+            responses={200: {"headers": _PAGE_HEADERS}, **errors(422, 503)})
 async def list_conversations(
     request: Request, response: Response, storage: StoreDep,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX,
@@ -46,7 +46,7 @@ async def list_conversations(
 
 
 @router.get("/{conversation_id}", response_model=Conversation, response_model_exclude_unset=True,
-            responses=errors(404, 422))
+            responses=errors(404, 422, 503))
 async def get_conversation(conversation_id: ConversationId, storage: StoreDep) -> dict[str, Any]:
     """The conversation with every answer, oldest first."""
     conv = await storage.get_conversation(conversation_id)
@@ -56,7 +56,7 @@ async def get_conversation(conversation_id: ConversationId, storage: StoreDep) -
 
 
 @router.delete("/{conversation_id}", status_code=204, response_class=Response,
-               responses=errors(404, 422))
+               responses=errors(404, 422, 503))
 async def delete_conversation(conversation_id: ConversationId, storage: StoreDep) -> Response:
     """Delete it and its answers; the run audit keeps its rows."""
     if not await storage.delete_conversation(conversation_id):

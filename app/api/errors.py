@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 from functools import lru_cache
 
@@ -9,6 +10,8 @@ from fastapi import Request
 from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
+
+log = logging.getLogger("corral")
 
 from app.capacity import CapacityExceeded
 
@@ -18,6 +21,17 @@ async def capacity_exceeded(_: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, CapacityExceeded)
     return JSONResponse(
         {"detail": str(exc)}, status_code=429, headers={"Retry-After": str(exc.retry_after_s)}
+    )
+
+
+async def database_unavailable(_: Request, exc: Exception) -> JSONResponse:
+    """503 with Retry-After when the database cannot be reached (or SQLite is locked):
+    the request may succeed later, so it is not a 500. Operators see why in the log
+    and on /readyz; the analyst gets one plain sentence."""
+    log.warning("database unavailable: %s", str(exc).splitlines()[0][:300] if str(exc) else exc)
+    return JSONResponse(
+        {"detail": "The database is unavailable right now; try again in a few seconds."},
+        status_code=503, headers={"Retry-After": "5"},
     )
 
 

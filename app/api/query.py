@@ -16,7 +16,7 @@ router = APIRouter(prefix="/api", tags=["query"])
 
 
 @router.post("/query", response_model=RunResult, response_model_exclude_unset=True,
-             responses=errors(400, 413, 422, 429))
+             responses=errors(400, 413, 422, 429, 503))
 async def query(body: QueryRequest, settings: SettingsDep, runs: RunsDep) -> dict[str, Any]:
     """Run `code`; the answer is the runner's result, whatever its status."""
     limit = settings.max_rows

@@ -14,6 +14,7 @@ _TEXT = {
     413: "The body is larger than the server accepts.",
     422: "A field is missing or invalid; `loc` names it.",
     429: "Every sandbox is busy; retry after Retry-After seconds.",
+    503: "The database is unavailable; retry after Retry-After seconds.",
 }
 
 RETRY_AFTER = {"Retry-After": {"description": "Seconds to wait before retrying.",
@@ -26,7 +27,7 @@ def errors(*statuses: int) -> dict[int | str, dict[str, Any]]:
     for status in statuses:
         model = ValidationFailed if status == 422 else ErrorMessage
         entry: dict[str, Any] = {"model": model, "description": _TEXT[status]}
-        if status == 429:
+        if status in (429, 503):
             entry["headers"] = RETRY_AFTER
         out[status] = entry
     return out

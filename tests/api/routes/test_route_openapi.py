@@ -7,11 +7,11 @@ import pytest
 from route_helpers import MAX_ROWS
 
 ERRORS = {
-    ("post", "/api/chat"): {"400", "404", "413", "422", "429"},
-    ("post", "/api/query"): {"400", "413", "422", "429"},
-    ("get", "/api/conversations"): {"422"},
-    ("get", "/api/conversations/{conversation_id}"): {"404", "422"},
-    ("delete", "/api/conversations/{conversation_id}"): {"404", "422"},
+    ("post", "/api/chat"): {"400", "404", "413", "422", "429", "503"},
+    ("post", "/api/query"): {"400", "413", "422", "429", "503"},
+    ("get", "/api/conversations"): {"422", "503"},
+    ("get", "/api/conversations/{conversation_id}"): {"404", "422", "503"},
+    ("delete", "/api/conversations/{conversation_id}"): {"404", "422", "503"},
     ("get", "/readyz"): {"503"},
 }
 
@@ -56,9 +56,10 @@ def test_every_error_status_is_documented_with_a_model(spec):
                 "ErrorMessage", "ValidationFailed", "Unavailable"}
 
 
-def test_429_documents_retry_after(spec):
+def test_429_and_503_document_retry_after(spec):
     for path in ("/api/chat", "/api/query"):
-        assert "Retry-After" in spec["paths"][path]["post"]["responses"]["429"]["headers"]
+        for status in ("429", "503"):
+            assert "Retry-After" in spec["paths"][path]["post"]["responses"][status]["headers"]
 
 
 def test_live_schema_carries_this_servers_limits(spec):
