@@ -5,11 +5,16 @@ from __future__ import annotations
 import logging
 import re
 from functools import lru_cache
+from typing import Any
 
 from fastapi import Request
 from fastapi.exception_handlers import http_exception_handler
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException
+
+from app.api.validation import validation_failed
 
 log = logging.getLogger("corral")
 
@@ -60,3 +65,12 @@ def _template(path: str) -> re.Pattern[str]:
     """/api/conversations/{conversation_id} -> a regex matching concrete paths."""
     parts = re.split(r"(\{[^}]+\})", path)
     return re.compile("".join("[^/]+" if p.startswith("{") else re.escape(p) for p in parts))
+
+
+# Exception -> handler, for FastAPI(exception_handlers=...).
+HANDLERS: dict[Any, Any] = {
+    RequestValidationError: validation_failed,
+    HTTPException: http_error,
+    CapacityExceeded: capacity_exceeded,
+    OperationalError: database_unavailable,
+}

@@ -6,6 +6,8 @@ so GET on a POST-only path answers 405 with Allow and an unknown /api/ path a JS
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any
 
 from fastapi.staticfiles import StaticFiles
@@ -37,3 +39,12 @@ class UIMount(Mount):
 
 def ui_mount(directory: Any) -> UIMount:
     return UIMount("/", app=UIFiles(directory=directory, html=True), name="ui")
+
+
+def ui_dir_from_env() -> Path | None:
+    """The module-level app is built before the lifespan loads the settings, so the
+    static mount reads UI_DIR itself; a bad value is still refused by load_settings."""
+    value = os.environ.get("UI_DIR", "")
+    if value and os.path.isfile(os.path.join(value, "index.html")):
+        return Path(value)
+    return None
