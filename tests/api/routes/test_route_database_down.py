@@ -22,6 +22,7 @@ def pg():
         pytest.skip(str(exc))
 
 
+@pytest.mark.bwrap  # /readyz is ready again only where bubblewrap answers
 def test_database_down_is_503_then_heals(tmp_path, pg):
     settings = server_settings(tmp_path, database_url=pg.url)
     with RunningServer(settings) as s, httpx.Client(base_url=s.url, timeout=60) as c:

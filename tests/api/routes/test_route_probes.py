@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import httpx
+import pytest
 from agent_server import RunningServer, server_settings
 
 
@@ -11,6 +12,7 @@ def test_healthz(api):
     assert response.status_code == 200 and response.json() == {"status": "ok"}
 
 
+@pytest.mark.bwrap  # ready means bubblewrap answers
 def test_readyz_and_its_proxy_path(api):
     for path in ("/readyz", "/api/readyz"):
         response = api.get(path)
