@@ -5,6 +5,7 @@ made printable before they are sent back: the answer is a 422, never a 500.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import HTTPException, Request
@@ -21,8 +22,11 @@ def field_error(field: str, message: str, value: Any) -> HTTPException:
 
 
 def printable(value: Any) -> Any:
-    """`value` with every string encodable as UTF-8 (surrogates become \\udxxx text,
-    undecodable bytes \\xNN text)."""
+    """`value` as strict JSON can carry it: strings encodable as UTF-8 (surrogates become
+    \\udxxx text, undecodable bytes \\xNN text), NaN and Infinity (Python's JSON parser
+    takes them) as text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
     if isinstance(value, bytes):
         return value.decode("utf-8", "backslashreplace")
     if isinstance(value, str):

@@ -108,3 +108,18 @@ def test_other_methods_are_405_not_the_ui(api, method):
 def test_unknown_api_path_is_a_json_404(api):
     response = api.get("/api/nothing-here")
     assert response.status_code == 404 and response.json() == {"detail": "Not Found"}
+
+
+def test_unknown_fields_are_ignored_even_with_invalid_keys(api):
+    response = send(api, "/api/chat", '{"question": "Will it rain today?", "\\ud800": 1}')
+    assert response.status_code == 200 and response.json()["question"] == "Will it rain today?"
+
+
+@pytest.mark.parametrize("raw", [
+    "[" * 200000 + "]" * 200000,  # nested past the parser's recursion limit
+    '{"question": NaN}', '{"question": Infinity}', "null", "[]", '"question"',
+])
+def test_hostile_json_is_a_4xx_never_a_500(api, raw):
+    response = send(api, "/api/chat", raw)
+    assert response.status_code in (400, 422), response.text
+    assert response.json()["detail"]

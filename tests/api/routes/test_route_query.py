@@ -63,3 +63,10 @@ def test_a_failing_query_is_a_200_run_with_an_error(api):
 def test_get_is_405(api):
     response = api.get("/api/query")
     assert response.status_code == 405 and response.headers["allow"] == "POST"
+
+
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-Infinity", "1e400"])
+def test_non_finite_max_rows_is_422_not_500(api, value):
+    response = send(api, "/api/query", f'{{"language": "sql", "code": "SELECT 1", '
+                                       f'"max_rows": {value}}}')
+    assert fields(response) == ["max_rows"]
