@@ -4,7 +4,8 @@ the OpenAPI document (and docs/api.md, generated from it) describes every answer
 Text inputs share one rule: valid Unicode with no NUL character. A lone surrogate
 (`"\\ud800"` escaped in JSON) or a NUL cannot be stored faithfully (PostgreSQL
 refuses NUL in text; UTF-8 has no encoding for a lone surrogate), so both are refused
-with 422 naming the field, and the rule is written into the schema as a pattern.
+with 422 naming the field. The NUL rule is also a schema pattern; the surrogate rule
+cannot be (see TEXT_PATTERN) and is stated in docs/api.md.
 """
 
 from __future__ import annotations
@@ -13,17 +14,20 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
 
+from app.settings import Settings
+
 ID_PATTERN = r"^[0-9a-f]{32}$"
-# One character of acceptable text: anything but NUL and the surrogate block.
-# (Lone surrogates are refused too, but a JSON Schema pattern cannot name them:
-# generators such as schemathesis drop a pattern with a surrogate range.)
+# Text without NUL. Lone surrogates are refused too, but not by pattern: generators
+# such as schemathesis drop a pattern that names the surrogate block.
 TEXT_PATTERN = r"^[^\x00]*$"
 # The question must also hold at least one character that is not white space.
 QUESTION_PATTERN = r"^[^\x00]*[^\s\x00][^\x00]*$"
 QUESTION_MAX = 2000
 CODE_MAX = 100000
-# Absolute cap; the live schema narrows it to the server's MAX_ROWS (app/api/openapi.py).
-MAX_ROWS_CAP = 10000
+# MAX_ROWS's own upper bound, read from the settings so it is declared once; the live
+# schema narrows it to this server's MAX_ROWS (app/api/openapi.py).
+MAX_ROWS_CAP: int = next(m.le for m in Settings.model_fields["max_rows"].metadata
+                         if hasattr(m, "le"))
 
 
 def _valid_text(value: str) -> str:

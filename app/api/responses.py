@@ -10,7 +10,6 @@ from app.models import ErrorMessage, ValidationFailed
 _TEXT = {
     400: "The JSON body is not UTF-8 text.",
     404: "The conversation does not exist.",
-    405: "The path exists, with another method (see the Allow header).",
     413: "The body is larger than the server accepts.",
     422: "A field is missing or invalid; `loc` names it.",
     429: "Every sandbox is busy; retry after Retry-After seconds.",
