@@ -220,3 +220,12 @@ def test_helm_test_hook_runs_one_query(helm):
     assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
     script = pod["spec"]["containers"][0]["command"][-1]
     assert "/api/query" in script and "corral-agent-server:8000" in script
+
+
+@pytest.mark.parametrize("values", CI_VALUES, ids=lambda p: p.stem)
+def test_runner_quota_is_in_every_release(helm, values):
+    """Rendered with or without a limit, so the release always owns it: an upgrade that
+    drops the limit (even after a failed upgrade created it) cannot leave it behind."""
+    quota = one(docs(helm, "-f", str(values)), "ResourceQuota", "-runner-jobs")
+    assert quota["spec"]["hard"] in ({}, {"count/jobs.batch": "8"})
+    assert one(docs(helm), "ResourceQuota", "-runner-jobs")["spec"]["hard"] == {}
