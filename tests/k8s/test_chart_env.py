@@ -136,7 +136,10 @@ def test_runner_job_env_is_a_request_the_runner_accepts(helm, args, tmp_path):  
     env = env_values(c)
     request = yaml.safe_load(env.pop("RUNNER_REQUEST"))
     assert request_problem(request) is None
-    assert all(v.isdigit() for v in env.values()), env
+    # runner/channel.py: the frame goes where the kubelet reads the termination message.
+    assert env.pop("CORRAL_RESULT_FRAME") == c["terminationMessagePath"]
+    assert 8 <= int(env.pop("CORRAL_PROCESS_LIMIT")) <= 4096
+    assert all(v.isdigit() for v in env.values()), env  # the thread-count and Python flags
 
 
 def test_large_integers_render_as_digits(helm):  # noqa: F811
