@@ -33,6 +33,7 @@ import secrets
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -254,6 +255,9 @@ class K8sJobExecutor(Executor):
         self._namespace: str | None = settings.k8s_namespace or None
         self._lock = threading.Lock()
         self._checked_at: float | None = None  # when check() last passed
+        # Called with each run's stage times (seconds since the run began: created,
+        # scheduled, started, runner_done, result_read, deleted); bench/k8s_job_latency.py.
+        self.stage_observer: Callable[[dict[str, float]], None] | None = None
 
     # --- client ------------------------------------------------------------------
 
@@ -319,8 +323,11 @@ class K8sJobExecutor(Executor):
                 return run.failed("unavailable", self._create_error(exc))
             except HTTPError as exc:
                 return run.failed("unavailable", f"cannot reach the Kubernetes API: {exc}")
+            run.mark("created")
             try:
-                return self._follow(run, cancelled)
+                result = self._follow(run, cancelled)
+                run.mark("result_read")
+                return result
             except ApiException as exc:
                 return run.failed("crashed", f"Kubernetes API error while waiting: {exc.status} "
                                   f"{_api_error_message(exc)}")
@@ -328,6 +335,9 @@ class K8sJobExecutor(Executor):
                 return run.failed("crashed", f"lost the Kubernetes API while waiting: {exc}")
         finally:
             self._delete_job(name, run.pod)
+            run.mark("deleted")
+            if self.stage_observer is not None:
+                self.stage_observer(run.stages)
 
     def _create_error(self, exc: ApiException) -> str:
         message = _api_error_message(exc)
@@ -402,12 +412,15 @@ class K8sJobExecutor(Executor):
             return run.failed("unavailable", f"the runner container cannot be created "
                               f"({waiting.reason}): {waiting.message or 'no detail'}")
         run.pending_note = _pending_note(pod) or run.pending_note
+        if pod.spec and pod.spec.node_name:
+            run.mark("scheduled")
         terminated = cs.state.terminated if cs and cs.state else None
         if terminated is not None:
             return self._finished(run, pod, terminated)
         if status and status.phase == "Failed":  # e.g. the Job's deadline, before any start
             return self._vanished(run)
         if cs and cs.state and cs.state.running and not run.streamed:
+            run.mark("started")
             run.container_started()
             return self._stream(run) or RESTART
         return None
@@ -433,6 +446,7 @@ class K8sJobExecutor(Executor):
                     return self._stop(run, output_exceeded=True)
                 line = run.log.framed_result()
                 if line is not None:
+                    run.mark("runner_done")
                     return run.result(Ending(stdout=line))
                 if time.monotonic() >= run.deadline():
                     return self._expired(run)
@@ -446,6 +460,7 @@ class K8sJobExecutor(Executor):
 
     def _finished(self, run: _Run, pod: Any, terminated: Any) -> dict[str, Any]:
         """The container ended: its framed result if it wrote one, else what its exit says."""
+        run.mark("runner_done")
         if not run.log_complete:
             self._read_log(run)
         frame = parse_frame(terminated.message) or run.log.end_frame()
@@ -622,9 +637,14 @@ class _Run:
     streamed: bool = False
     log_complete: bool = False
     log: LogReader = field(init=False)
+    stages: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.log = LogReader(output_cap(self.request))
+
+    def mark(self, stage: str) -> None:
+        """When this run first reached `stage`, in seconds since it began."""
+        self.stages.setdefault(stage, time.monotonic() - self.started)
 
     def deadline(self) -> float:
         return self.kill_at if self.kill_at is not None else self.start_deadline
