@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import base64
 import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -150,3 +152,20 @@ def test_large_integers_render_as_digits(helm):  # noqa: F811
     env = env_values(agent)
     assert env["MAX_OUTPUT_BYTES"] == "67108864"
     assert env["RUN_TIMEOUT_MS"] == "600000"
+
+
+def test_values_missing_from_an_older_release_keep_the_process_limit(helm, tmp_path):  # noqa: F811
+    """`helm upgrade --reuse-values` from a release made before runner.processLimit
+    existed renders without it: the runner template must still carry the limit."""
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    del values["runner"]["processLimit"]
+    old = tmp_path / "chart"
+    shutil.copytree(CHART, old)
+    (old / "values.yaml").write_text(yaml.safe_dump(values))
+    schema = old / "values.schema.json"
+    schema.unlink()  # the older chart had no such key in its schema either
+    proc = subprocess.run([helm, "template", "corral", str(old)], text=True,
+                          capture_output=True, check=True)
+    (c,) = runner_job([d for d in yaml.safe_load_all(proc.stdout) if d],
+                      tmp_path)["spec"]["template"]["spec"]["containers"]
+    assert env_values(c)["CORRAL_PROCESS_LIMIT"] == "64"
