@@ -132,9 +132,10 @@ converge-ci: bootstrap ## run site.yml through ansible-runner; fail on any faile
 # --- checks -------------------------------------------------------------------
 
 .PHONY: lint
-lint: bootstrap ## ruff, ansible-lint (production profile)
+lint: bootstrap ## ruff, ansible-lint (production profile), actionlint (.github/workflows)
 	$(BIN)/ruff check app runner tests bench scripts collections
 	$(BIN)/ansible-lint --profile production
+	scripts/actionlint.sh
 
 .PHONY: unit
 unit: bootstrap ## tests that need neither Docker nor a browser
