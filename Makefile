@@ -132,9 +132,10 @@ converge-ci: bootstrap ## run site.yml through ansible-runner; fail on any faile
 # --- checks -------------------------------------------------------------------
 
 .PHONY: lint
-lint: bootstrap ## ruff, ansible-lint (production profile)
+lint: bootstrap ## ruff, ansible-lint (production profile), actionlint (.github/workflows)
 	$(BIN)/ruff check app runner tests bench scripts collections
 	$(BIN)/ansible-lint --profile production
+	scripts/actionlint.sh
 
 .PHONY: api-docs
 api-docs: bootstrap ## regenerate docs/api.md from the agent server's OpenAPI document
@@ -186,8 +187,16 @@ HELM_RELEASE  ?= corral
 K8S_ENV := K8S_CLUSTER=$(K8S_CLUSTER) K8S_NAMESPACE=$(K8S_NAMESPACE) HELM_RELEASE=$(HELM_RELEASE) TAG=$(TAG) REGISTRY=$(REGISTRY)
 
 .PHONY: k8s-up
-k8s-up: ## local Kubernetes cluster with kind (or k3d); says what to install when neither is there
+k8s-up: ## local Kubernetes: kind, else k3d, else the project's own cluster (tools/testcluster); says which
 	$(K8S_ENV) scripts/k8s-up.sh
+
+.PHONY: k8s-down
+k8s-down: ## stop the project's own cluster and remove its state (kind/k3d: delete the cluster)
+	$(K8S_ENV) scripts/k8s-down.sh
+
+.PHONY: testcluster
+testcluster: ## build the project's single-node Kubernetes from Go modules (cached; a warm run does nothing)
+	scripts/testcluster-build.sh
 
 .PHONY: helm-install
 helm-install: bootstrap images ## load the images into the kind/k3d cluster and helm install the chart (namespace K8S_NAMESPACE)

@@ -4,7 +4,8 @@
     RUNNER_REQUEST='{...}' python -m runner  # the Kubernetes path
 
 Environment: CORRAL_DATA_DIR (default /data: manifest.json + *.parquet),
-CORRAL_DUCKDB_MEMORY (DuckDB memory_limit, default 256MB).
+CORRAL_DUCKDB_MEMORY (DuckDB memory_limit, default 256MB); in a Kubernetes Job also
+CORRAL_RESULT_FRAME and CORRAL_PROCESS_LIMIT (runner/channel.py).
 Exit code 0 means a result JSON was written (whatever its status); anything
 else means the runner died and the executor must write the result itself.
 """
@@ -19,6 +20,7 @@ import time
 from typing import Any
 
 from runner import contract, database
+from runner.channel import ResultChannel
 from runner.errors import RunFailure, RunTimeout, invalid_request
 from runner.limits import CapturedOutput, Deadline, take_stdout
 from runner.request_check import request_problem
@@ -76,8 +78,9 @@ def read_request() -> dict[str, Any]:
 class ResultWriter:
     """Writes the one result, once: whoever comes first (main thread or watchdog) wins."""
 
-    def __init__(self, fd: int, started: float):
+    def __init__(self, fd: int, started: float, channel: ResultChannel | None = None):
         self._fd = fd
+        self._channel = channel
         self._started = started
         self._lock = threading.Lock()
         self._written = False
@@ -97,10 +100,15 @@ class ResultWriter:
             if self._written:
                 return
             self._written = True
-            data = self._encode(result)
+            line = data = self._encode(result)
+            if self._channel is not None:
+                self._channel.before_result()
+                data = line + self._channel.end_line(line)
             view = memoryview(data)
             while view:
                 view = view[os.write(self._fd, view):]
+            if self._channel is not None:
+                self._channel.after_result(line)
 
     def _encode(self, result: dict[str, Any]) -> bytes:
         try:
@@ -147,7 +155,10 @@ def timeout_failure(request: dict[str, Any]) -> RunFailure:
 
 def main() -> int:
     started = time.monotonic()
-    writer = ResultWriter(take_stdout(), started)
+    channel = ResultChannel.from_env()
+    writer = ResultWriter(take_stdout(), started, channel)
+    if channel is not None:
+        channel.before_user_code()
     # Every Python-level write (user prints, warnings) is captured from here on, so
     # stdout carries the result line only, and stderr (merged into pod logs in
     # Kubernetes) stays quiet.

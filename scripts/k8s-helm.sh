@@ -28,7 +28,8 @@ for image in "corral/runner:$TAG" "corral/agent-server:$TAG" "corral/ui:$TAG"; d
   case $context in
     kind-*) kind load docker-image "$image" --name "${context#kind-}" ;;
     k3d-*) k3d image import "$image" --cluster "${context#k3d-}" ;;
-    *) echo "helm-install: context $context is not kind/k3d: images must come from a registry (make release)";;
+    corral-testcluster) scripts/testcluster.sh load "$image" ;;
+    *) echo "helm-install: context $context is not kind/k3d/corral-testcluster: images must come from a registry (make release)";;
   esac
 done
 

@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# make k8s-up: a local Kubernetes cluster named $K8S_CLUSTER (default corral) with
-# kind, or k3d when kind is not installed. Idempotent: an existing cluster is reused.
+# make k8s-up: a local Kubernetes cluster named $K8S_CLUSTER (default corral) with kind,
+# or k3d when kind is not installed, or else the project's own single-node cluster built
+# from Go modules (tools/testcluster; needs root and Go). Idempotent: a running cluster is
+# reused. K8S_PROVIDER=testcluster picks the project's cluster even when kind/k3d exist.
 set -euo pipefail
 CLUSTER=${K8S_CLUSTER:-corral}
 
-if command -v kind >/dev/null 2>&1; then
+PROVIDER=${K8S_PROVIDER:-}
+if [[ -z $PROVIDER || $PROVIDER == kind ]] && command -v kind >/dev/null 2>&1; then
   if kind get clusters 2>/dev/null | grep -qx "$CLUSTER"; then
     echo "k8s-up: kind cluster $CLUSTER exists"
   else
@@ -12,7 +15,7 @@ if command -v kind >/dev/null 2>&1; then
     kind create cluster --name "$CLUSTER" --wait 120s
   fi
   kubectl config use-context "kind-$CLUSTER" >/dev/null
-elif command -v k3d >/dev/null 2>&1; then
+elif [[ -z $PROVIDER || $PROVIDER == k3d ]] && command -v k3d >/dev/null 2>&1; then
   if k3d cluster list "$CLUSTER" >/dev/null 2>&1; then
     echo "k8s-up: k3d cluster $CLUSTER exists"
   else
@@ -22,11 +25,19 @@ elif command -v k3d >/dev/null 2>&1; then
   fi
   kubectl config use-context "k3d-$CLUSTER" >/dev/null
 else
-  cat >&2 <<'MSG'
-k8s-up: neither kind nor k3d is installed. Install one of them, then run make k8s-up again:
-  kind: https://kind.sigs.k8s.io/docs/user/quick-start/#installation  (needs Docker)
-  k3d:  https://k3d.io/#installation                                    (needs Docker)
+  echo "k8s-up: neither kind nor k3d is installed: using the project's own cluster (tools/testcluster)"
+  scripts/testcluster-build.sh
+  scripts/testcluster.sh up
+  kubeconfig=$(scripts/testcluster.sh kubeconfig)
+  for image in "corral/runner:${TAG:-latest}" "corral/agent-server:${TAG:-latest}" "corral/ui:${TAG:-latest}"; do
+    if docker image inspect "$image" >/dev/null 2>&1; then scripts/testcluster.sh load "$image"; fi
+  done
+  cat <<MSG
+k8s-up: the project's cluster is ready (Kubernetes v1.36.3, one node). Use it with:
+  export KUBECONFIG=$kubeconfig
+  make helm-install && make k8s-smoke     # images are loaded into it, no registry needed
+  make k8s-down                           # stop it and remove its state
 MSG
-  exit 1
+  exit 0
 fi
 echo "k8s-up: cluster $CLUSTER ready (context $(kubectl config current-context)); next: make helm-install"

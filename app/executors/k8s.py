@@ -1,16 +1,22 @@
 """K8sJobExecutor: one Kubernetes Job per query, removed in every outcome.
 
-The request travels in the env var RUNNER_REQUEST; the runner prints one result
-JSON, which we read from the pod log before ttlSecondsAfterFinished can remove
-the pod. The pod is locked down (restricted Pod Security profile, no service
-account token, no service links, read-only root, /tmp an emptyDir with a size
-limit) and carries the labels the chart's default-deny NetworkPolicy selects.
+The request travels in the env var RUNNER_REQUEST. The executor watches the Job's pod
+and, as soon as the runner container runs, follows its log: the runner writes one
+framed result there (runner/channel.py, app/executors/k8s_log.py) and nothing else
+reaches that log, so the result is read the moment it is written. The wall-clock
+deadline (RUN_TIMEOUT_MS + SANDBOX_GRACE_MS after the container started) is enforced
+from outside: the executor deletes the pod and reports `timeout`; the Job's
+activeDeadlineSeconds is the backstop when the agent itself is gone. How a run ended
+is mapped to a status by outcome.result_from, as for every other executor.
 
-The runner pod template (labels, resources, security context, datasets volume,
-TTL) comes from the Helm chart as a JSON file (K8S_RUNNER_TEMPLATE, a mounted
-ConfigMap), so the labels the NetworkPolicy selects and the labels put on Jobs
-are one value and cannot drift. Without a template (outside the chart) the same
-fields are built from the sandbox settings.
+The pod is locked down (restricted Pod Security profile, no service account token, no
+service links, read-only root, /tmp an emptyDir with a size limit, a uid of its own so
+RLIMIT_NPROC counts only its processes) and carries the labels the chart's
+default-deny NetworkPolicy selects. The runner pod template (labels, resources,
+datasets volume, TTL) comes from the Helm chart as a JSON file (K8S_RUNNER_TEMPLATE, a
+mounted ConfigMap), so the labels the NetworkPolicy selects and the labels put on Jobs
+are one value and cannot drift. Without a template (outside the chart) the same fields
+are built from the sandbox settings. Every API call made here is listed in k8s_api.py.
 
 The kubernetes client is synchronous; every call runs in a worker thread
 (asyncio.to_thread) so the event loop never blocks.
@@ -23,9 +29,12 @@ import json
 import logging
 import math
 import os
+import secrets
 import threading
 import time
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -38,16 +47,17 @@ from app.executors.base import (
     SANDBOX_ENV,
     SANDBOX_LABEL,
     SANDBOX_LABEL_VALUE,
-    SANDBOX_UID,
     Executor,
     ExecutorUnavailable,
 )
+from app.executors.k8s_api import EXECUTOR_CALLS
+from app.executors.k8s_log import LogReader, parse_frame
+from app.executors.outcome import STDERR_TAIL, Ending, output_cap, result_from
 from runner import contract
 
 log = logging.getLogger(__name__)
 
 CONTAINER = "runner"
-RUNNER_UID = SANDBOX_UID
 CHECK_CACHE_S = 30.0
 JOB_LABEL = "io.corral.job"  # our own pod selector: independent of controller-added labels
 IN_CLUSTER_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/namespace")
@@ -56,19 +66,12 @@ IN_CLUSTER_NAMESPACE = Path("/var/run/secrets/kubernetes.io/serviceaccount/names
 IMAGE_FAILURES = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull"}
 CONFIG_FAILURES = {"CreateContainerConfigError", "CreateContainerError"}
 
-# Exactly what the chart's Role grants; check() asks the API server for each one.
-REQUIRED_PERMISSIONS: tuple[tuple[str, str, str, str], ...] = (
-    # (api group, resource, subresource, verb)
-    ("batch", "jobs", "", "create"),
-    ("batch", "jobs", "", "get"),
-    ("batch", "jobs", "", "list"),
-    ("batch", "jobs", "", "watch"),
-    ("batch", "jobs", "", "delete"),
-    ("", "pods", "", "get"),
-    ("", "pods", "", "list"),
-    ("", "pods", "", "watch"),
-    ("", "pods", "log", "get"),
-)
+# Runner pods get a uid of their own from this range (never the agent's 10001): the
+# kernel counts RLIMIT_NPROC per uid, so one pod's processes cannot use up another's.
+RUNNER_UIDS = range(200_000, 1_200_000)
+# Where the runner writes its result frame (the kubelet's default path, made explicit).
+TERMINATION_FILE = "/dev/termination-log"
+RESTART = object()  # _on_pod: follow the pod with a fresh watch
 
 _UNITS = {"k": "Ki", "m": "Mi", "g": "Gi"}
 
@@ -106,6 +109,7 @@ def default_template(settings: Any) -> dict[str, Any]:
         "ttlSecondsAfterFinished": getattr(settings, "k8s_job_ttl_s", 300),
         "startupGraceSeconds": getattr(settings, "k8s_startup_grace_s", 60),
         "tmpSizeLimit": "64Mi",
+        "processLimit": getattr(settings, "sandbox_pids_limit", 64),
         "datasets": datasets,
         "nodeSelector": {},
         "tolerations": [],
@@ -135,6 +139,7 @@ def build_job(
     """The Job body for one request. Security fields are fixed here: a template can add
     labels, resources or scheduling hints but never loosen the sandbox."""
     timeout_s = math.ceil(request["timeout_ms"] / 1000)
+    uid = RUNNER_UIDS[secrets.randbelow(len(RUNNER_UIDS))]
     labels = {
         **template.get("labels", {}),
         SANDBOX_LABEL: SANDBOX_LABEL_VALUE,
@@ -164,19 +169,23 @@ def build_job(
         "env": [
             {"name": "RUNNER_REQUEST", "value": json.dumps(request, separators=(",", ":"))},
             *({"name": name, "value": value} for name, value in SANDBOX_ENV.items()),
+            # runner/channel.py: keep the log for the framed result, cap the processes.
+            {"name": "CORRAL_RESULT_FRAME", "value": TERMINATION_FILE},
+            {"name": "CORRAL_PROCESS_LIMIT", "value": str(int(template.get("processLimit", 64)))},
         ],
         "resources": template["resources"],
         "volumeMounts": mounts,
         "securityContext": {
             "runAsNonRoot": True,
-            "runAsUser": RUNNER_UID,
-            "runAsGroup": RUNNER_UID,
+            "runAsUser": uid,
+            "runAsGroup": uid,
             "allowPrivilegeEscalation": False,
             "privileged": False,
             "readOnlyRootFilesystem": True,
             "capabilities": {"drop": ["ALL"]},
             "seccompProfile": {"type": "RuntimeDefault"},
         },
+        "terminationMessagePath": TERMINATION_FILE,
         "terminationMessagePolicy": "File",
     }
     pod_spec: dict[str, Any] = {
@@ -189,9 +198,9 @@ def build_job(
         "terminationGracePeriodSeconds": 2,
         "securityContext": {
             "runAsNonRoot": True,
-            "runAsUser": RUNNER_UID,
-            "runAsGroup": RUNNER_UID,
-            "fsGroup": RUNNER_UID,
+            "runAsUser": uid,
+            "runAsGroup": uid,
+            "fsGroup": uid,
             "seccompProfile": {"type": "RuntimeDefault"},
         },
         "containers": [container],
@@ -216,8 +225,9 @@ def build_job(
         },
         "spec": {
             "backoffLimit": 0,
-            # The runner enforces timeout_ms itself; the Job deadline is the backstop and
-            # also has to cover scheduling and the image pull.
+            # The runner enforces timeout_ms itself and the executor kills the pod at
+            # timeout + SANDBOX_GRACE_MS; this deadline is the backstop for when the agent
+            # is gone, and also has to cover scheduling and the image pull.
             "activeDeadlineSeconds": timeout_s + int(template.get("startupGraceSeconds", 60)),
             "ttlSecondsAfterFinished": int(template.get("ttlSecondsAfterFinished", 300)),
             "template": {
@@ -245,6 +255,9 @@ class K8sJobExecutor(Executor):
         self._namespace: str | None = settings.k8s_namespace or None
         self._lock = threading.Lock()
         self._checked_at: float | None = None  # when check() last passed
+        # Called with each run's stage times (seconds since the run began: created,
+        # scheduled, started, runner_done, result_read, deleted); bench/k8s_job_latency.py.
+        self.stage_observer: Callable[[dict[str, float]], None] | None = None
 
     # --- client ------------------------------------------------------------------
 
@@ -296,35 +309,35 @@ class K8sJobExecutor(Executor):
     def _run_job(
         self, name: str, request: dict[str, Any], cancelled: threading.Event
     ) -> dict[str, Any]:
-        started = time.monotonic()
-        run_id = request["run_id"]
-
-        def failed(status: str, message: str) -> dict[str, Any]:
-            elapsed = int((time.monotonic() - started) * 1000)
-            return contract.failed_result(run_id, status, None, message, elapsed)
-
+        run = _Run(name, request, time.monotonic(), self.settings.sandbox_grace_ms / 1000)
         try:
             api = self._client()
         except ExecutorUnavailable as exc:
-            return failed("unavailable", str(exc))
+            return run.failed("unavailable", str(exc))
         body = build_job(name, request, self.settings.runner_image, self.template)
+        run.start_deadline = run.started + body["spec"]["activeDeadlineSeconds"]
         try:
             try:
                 client.BatchV1Api(api).create_namespaced_job(self.namespace, body)
             except ApiException as exc:
-                return failed("unavailable", self._create_error(exc))
+                return run.failed("unavailable", self._create_error(exc))
             except HTTPError as exc:
-                return failed("unavailable", f"cannot reach the Kubernetes API: {exc}")
-            deadline = started + body["spec"]["activeDeadlineSeconds"] + 15
+                return run.failed("unavailable", f"cannot reach the Kubernetes API: {exc}")
+            run.mark("created")
             try:
-                return self._wait(name, request, deadline, cancelled, failed)
+                result = self._follow(run, cancelled)
+                run.mark("result_read")
+                return result
             except ApiException as exc:
-                return failed("crashed", f"Kubernetes API error while waiting: {exc.status} "
-                              f"{_api_error_message(exc)}")
+                return run.failed("crashed", f"Kubernetes API error while waiting: {exc.status} "
+                                  f"{_api_error_message(exc)}")
             except HTTPError as exc:
-                return failed("crashed", f"lost the Kubernetes API while waiting: {exc}")
+                return run.failed("crashed", f"lost the Kubernetes API while waiting: {exc}")
         finally:
-            self._delete_job(name)
+            self._delete_job(name, run.pod)
+            run.mark("deleted")
+            if self.stage_observer is not None:
+                self.stage_observer(run.stages)
 
     def _create_error(self, exc: ApiException) -> str:
         message = _api_error_message(exc)
@@ -335,159 +348,217 @@ class K8sJobExecutor(Executor):
                     f"{message} (the agent's Role must grant create on jobs)")
         return f"Kubernetes refused the runner Job ({exc.status}): {message}"
 
-    def _wait(self, name, request, deadline, cancelled, failed) -> dict[str, Any]:
-        """Follow the Job's pod until it ends; re-list whenever the watch expires (410)."""
+    def _follow(self, run: _Run, cancelled: threading.Event) -> dict[str, Any]:
+        """Watch the Job's pod until its runner container ends, is killed at the deadline,
+        or cannot start; re-list whenever the watch expires (410 Gone)."""
         core = client.CoreV1Api(self._client())
-        selector = f"{JOB_LABEL}={name}"
+        selector = f"{JOB_LABEL}={run.name}"
         resource_version: str | None = None
-        pending_note = ""
         while True:
             if cancelled.is_set():
-                return failed("crashed", "the run was cancelled")
-            remaining = deadline - time.monotonic()
+                return run.failed("crashed", "the run was cancelled")
+            remaining = run.deadline() - time.monotonic()
             if remaining <= 0:
-                note = f" ({pending_note})" if pending_note else ""
-                return failed("timeout", f"the runner did not finish in time{note}")
+                return self._expired(run)
             if resource_version is None:
                 pods = core.list_namespaced_pod(self.namespace, label_selector=selector)
                 resource_version = pods.metadata.resource_version
-                for pod in pods.items:
-                    outcome = self._outcome(name, pod, request, failed)
-                    if outcome is not None:
-                        return outcome
-                    pending_note = _pending_note(pod) or pending_note
+                outcome = next(filter(None, (self._on_pod(run, p, "ADDED") for p in pods.items)),
+                               None)
+                if isinstance(outcome, dict):
+                    return outcome
+                continue  # deadlines may have moved (the container started)
             w = watch.Watch()
             try:
                 for event in w.stream(
-                    core.list_namespaced_pod,
-                    self.namespace,
-                    label_selector=selector,
-                    resource_version=resource_version,
-                    allow_watch_bookmarks=True,
-                    timeout_seconds=max(1, int(remaining)),
+                    core.list_namespaced_pod, self.namespace, label_selector=selector,
+                    resource_version=resource_version, allow_watch_bookmarks=True,
+                    timeout_seconds=max(1, math.ceil(remaining)),
                     _request_timeout=remaining + 10,
                 ):
                     resource_version = w.resource_version or resource_version
                     if event["type"] == "BOOKMARK":
                         continue
-                    pod = event["object"]
-                    if event["type"] == "DELETED":
-                        outcome = self._job_failure(name, failed) or failed(
-                            "crashed", "the runner pod was removed before it finished "
-                            "(evicted, preempted or deleted by hand)")
-                    else:
-                        outcome = self._outcome(name, pod, request, failed)
-                        pending_note = _pending_note(pod) or pending_note
-                    if outcome is not None or cancelled.is_set():
-                        w.stop()
-                        return outcome or failed("crashed", "the run was cancelled")
+                    outcome = self._on_pod(run, event["object"], event["type"])
+                    if isinstance(outcome, dict):
+                        return outcome
+                    if outcome is RESTART or cancelled.is_set():
+                        break  # a fresh watch, timed to the new deadline
+                    if time.monotonic() >= run.deadline():
+                        break
             except ApiException as exc:
                 if exc.status != 410:
                     raise
-                log.info("watch on %s expired (410 Gone); listing again", name)
+                log.info("watch on %s expired (410 Gone); listing again", run.name)
                 resource_version = None
             finally:
                 w.stop()
 
-    def _outcome(self, name, pod, request, failed) -> dict[str, Any] | None:
-        """A result once the pod has ended or cannot start; None while it may still run."""
+    def _on_pod(self, run: _Run, pod: Any, kind: str) -> dict[str, Any] | object | None:
+        """A result once the runner container has ended or cannot start; RESTART after
+        its log was followed to the end without a result; None while it may still run."""
+        run.pod = pod.metadata.name
+        if kind == "DELETED":
+            return self._vanished(run)
         status = pod.status
-        containers = (status.container_statuses if status else None) or []
-        for cs in containers:
-            waiting = cs.state.waiting if cs.state else None
-            if waiting and waiting.reason in IMAGE_FAILURES:
-                return failed("unavailable", f"the runner image {cs.image} cannot be pulled "
+        cs = next((c for c in (status.container_statuses if status else None) or []
+                   if c.name == CONTAINER), None)
+        waiting = cs.state.waiting if cs and cs.state else None
+        if waiting and waiting.reason in IMAGE_FAILURES:
+            return run.failed("unavailable", f"the runner image {cs.image} cannot be pulled "
                               f"({waiting.reason}): {waiting.message or 'no detail'}; check "
                               "RUNNER_IMAGE / the chart's runner image and imagePullSecrets")
-            if waiting and waiting.reason in CONFIG_FAILURES:
-                return failed("unavailable", f"the runner container cannot be created "
+        if waiting and waiting.reason in CONFIG_FAILURES:
+            return run.failed("unavailable", f"the runner container cannot be created "
                               f"({waiting.reason}): {waiting.message or 'no detail'}")
-        phase = status.phase if status else None
-        if phase not in ("Succeeded", "Failed"):
-            return None
-        terminated = next(
-            (cs.state.terminated for cs in containers if cs.state and cs.state.terminated), None
-        )
-        if terminated is not None and terminated.reason == "OOMKilled":
-            return failed("oom", "the runner ran out of memory (OOMKilled at the limit "
-                          f"{self.template['resources']['limits'].get('memory')}); ask for "
-                          "fewer rows or a smaller intermediate result")
-        if status.reason == "DeadlineExceeded":
-            return failed("timeout", f"the runner exceeded its deadline of "
-                          f"{request['timeout_ms']} ms")
-        result = self._read_result(pod.metadata.name, request, failed)
-        if isinstance(result, dict):
-            return result
-        job_failure = self._job_failure(name, failed)
-        if job_failure is not None and job_failure["status"] == "timeout":
-            return job_failure
-        if result == "output_limit":
-            return failed("output_limit", "the runner wrote more than "
-                          f"{request.get('max_output_bytes', contract.DEFAULT_MAX_OUTPUT_BYTES)}"
-                          " bytes of output")
-        code = terminated.exit_code if terminated is not None else "unknown"
-        return failed("crashed", f"the runner exited (code {code}) without a result: {result}")
-
-    def _read_result(self, pod_name: str, request: dict[str, Any], failed) -> Any:
-        """The result JSON from the pod log, 'output_limit', or a reason why not."""
-        cap = request.get("max_output_bytes", contract.DEFAULT_MAX_OUTPUT_BYTES)
-        try:
-            resp = client.CoreV1Api(self._client()).read_namespaced_pod_log(
-                pod_name, self.namespace, container=CONTAINER, limit_bytes=cap + 65536,
-                _preload_content=False,
-            )
-            data = resp.data
-        except ApiException as exc:
-            return f"its log cannot be read ({exc.status} {_api_error_message(exc)})"
-        if len(data) > cap + 65535:
-            return "output_limit"
-        # stdout and stderr share the log: the result is the last line that is one.
-        for line in reversed(data.decode("utf-8", errors="replace").splitlines()):
-            line = line.strip()
-            if not line.startswith("{"):
-                continue
-            try:
-                message = json.loads(line)
-            except ValueError:
-                continue
-            if contract.result_error(message) is None:
-                return message
-        tail = data.decode("utf-8", errors="replace").strip()[-300:]
-        return f"log ends with: {tail!r}" if tail else "the log is empty"
-
-    def _job_failure(self, name, failed) -> dict[str, Any] | None:
-        """Read the Job's conditions after its pod vanished or failed."""
-        try:
-            job = client.BatchV1Api(self._client()).read_namespaced_job_status(
-                name, self.namespace
-            )
-        except ApiException as exc:
-            if exc.status == 404:
-                return failed("crashed", "the runner Job was deleted before it finished")
-            raise
-        for cond in (job.status.conditions if job.status else None) or []:
-            if cond.type == "Failed" and cond.status == "True":
-                if cond.reason == "DeadlineExceeded":
-                    return failed("timeout", "the runner Job hit its deadline "
-                                  f"(activeDeadlineSeconds={job.spec.active_deadline_seconds})")
-                return failed("crashed", f"the runner Job failed: {cond.reason}: {cond.message}")
+        run.pending_note = _pending_note(pod) or run.pending_note
+        if pod.spec and pod.spec.node_name:
+            run.mark("scheduled")
+        terminated = cs.state.terminated if cs and cs.state else None
+        if terminated is not None:
+            return self._finished(run, pod, terminated)
+        if status and status.phase == "Failed":  # e.g. the Job's deadline, before any start
+            return self._vanished(run)
+        if cs and cs.state and cs.state.running and not run.streamed:
+            run.mark("started")
+            run.container_started()
+            return self._stream(run) or RESTART
         return None
 
-    def _delete_job(self, name: str) -> None:
+    def _stream(self, run: _Run) -> dict[str, Any] | None:
+        """Follow the runner's log while it runs: the framed result ends the run the moment
+        it is written, without waiting for the kubelet to report the container's end."""
+        run.streamed = True
         try:
-            client.BatchV1Api(self._client()).delete_namespaced_job(
-                name, self.namespace, propagation_policy="Background"
+            resp = client.CoreV1Api(self._client()).read_namespaced_pod_log(
+                run.pod, self.namespace, container=CONTAINER, follow=True,
+                limit_bytes=run.log.cap + 1, _preload_content=False,
+                _request_timeout=(10, max(0.5, run.deadline() - time.monotonic())),
             )
         except ApiException as exc:
-            if exc.status != 404:
-                log.warning("could not delete Job %s: %s", name, _api_error_message(exc))
-        except (HTTPError, ExecutorUnavailable) as exc:
-            log.warning("could not delete Job %s: %s", name, exc)
+            if exc.status in (400, 404):  # already gone or not yet there: the watch decides
+                return None
+            raise
+        try:
+            for chunk in resp.stream(1 << 16, decode_content=False):
+                run.log.feed(chunk)
+                if run.log.exceeded:
+                    return self._stop(run, output_exceeded=True)
+                line = run.log.framed_result()
+                if line is not None:
+                    run.mark("runner_done")
+                    return run.result(Ending(stdout=line))
+                if time.monotonic() >= run.deadline():
+                    return self._expired(run)
+            run.log_complete = True
+        except HTTPError:  # the read timed out at the deadline, or the stream broke
+            if time.monotonic() >= run.deadline():
+                return self._expired(run)
+        finally:
+            resp.release_conn()
+        return None
+
+    def _finished(self, run: _Run, pod: Any, terminated: Any) -> dict[str, Any]:
+        """The container ended: its framed result if it wrote one, else what its exit says."""
+        run.mark("runner_done")
+        if not run.log_complete:
+            self._read_log(run)
+        frame = parse_frame(terminated.message) or run.log.end_frame()
+        line = run.log.framed_result(frame)
+        if line is not None:
+            return run.result(Ending(stdout=line))
+        if frame is not None:  # the runner answered, but the log holds more than that
+            return run.failed("crashed", "The sandbox answered with a log that does not start "
+                              f"with the result its frame names ({frame['bytes']} bytes): "
+                              "something else wrote to the runner's result stream")
+        # Killed for the Job's deadline (SIGTERM from the Job controller) is a timeout.
+        deadline = pod.status.reason == "DeadlineExceeded" or (
+            terminated.exit_code != 0 and self._job_failure(run)[0] == "DeadlineExceeded")
+        written = run.log.stdout()
+        return run.result(Ending(
+            stdout=written,
+            # Before the runner silences fd 2 (an import error, say), it reaches the log.
+            stderr_tail=written[-STDERR_TAIL:],
+            exit_code=terminated.exit_code,
+            oom_killed=terminated.reason == "OOMKilled",
+            timed_out=deadline,
+            output_exceeded=run.log.exceeded,
+        ))
+
+    def _read_log(self, run: _Run) -> None:
+        try:
+            resp = client.CoreV1Api(self._client()).read_namespaced_pod_log(
+                run.pod, self.namespace, container=CONTAINER, limit_bytes=run.log.cap + 1,
+                _preload_content=False,
+            )
+        except ApiException as exc:
+            log.warning("cannot read the log of %s: %s", run.pod, _api_error_message(exc))
+            return
+        run.log = LogReader(run.log.cap)
+        run.log.feed(resp.data)
+        run.log_complete = True
+
+    def _expired(self, run: _Run) -> dict[str, Any]:
+        """The wall-clock deadline passed: kill from outside, report a timeout."""
+        if run.kill_at is None:
+            self._delete_job(run.name, run.pod)
+            note = f" ({run.pending_note})" if run.pending_note else ""
+            return run.failed("timeout", "the runner did not start within "
+                              f"{run.start_deadline - run.started:.0f} s{note}")
+        return self._stop(run, timed_out=True)
+
+    def _stop(self, run: _Run, **how: bool) -> dict[str, Any]:
+        self._delete_job(run.name, run.pod)
+        return run.result(Ending(stdout=b"", **how))
+
+    def _vanished(self, run: _Run) -> dict[str, Any]:
+        """The pod was removed or failed without a container result: ask its Job why."""
+        reason, message = self._job_failure(run)
+        if reason == "DeadlineExceeded":
+            return run.result(Ending(stdout=b"", timed_out=True))
+        if reason == "gone":
+            return run.failed("crashed", "the runner Job was deleted before it finished")
+        if reason:
+            return run.failed("crashed", f"the runner Job failed: {reason}: {message}")
+        return run.failed("crashed", "the runner pod was removed before it finished "
+                          "(evicted, preempted or deleted by hand)")
+
+    def _job_failure(self, run: _Run) -> tuple[str, str]:
+        """(reason, message) of the Job's failure ("gone" when deleted), or ("", "")."""
+        try:
+            job = client.BatchV1Api(self._client()).read_namespaced_job(run.name, self.namespace)
+        except ApiException as exc:
+            if exc.status == 404:
+                return "gone", ""
+            raise
+        for cond in (job.status.conditions if job.status else None) or []:
+            # FailureTarget comes first, while the controller still stops the pods.
+            if cond.type in ("Failed", "FailureTarget") and cond.status == "True":
+                return cond.reason or "Failed", cond.message or ""
+        return "", ""
+
+    def _delete_job(self, name: str, pod: str | None = None) -> None:
+        """Remove the Job and, at once, its pod: grace 0 kills a runner still running (the
+        deadline) and leaves nothing for the garbage collector to find later."""
+        # The answers are not needed (and differ between versions): not deserialised.
+        calls = [lambda: client.BatchV1Api(self._client()).delete_namespaced_job(
+            name, self.namespace, propagation_policy="Background", _preload_content=False)]
+        if pod:
+            calls.append(lambda: client.CoreV1Api(self._client()).delete_namespaced_pod(
+                pod, self.namespace, grace_period_seconds=0, _preload_content=False))
+        for call in calls:
+            try:
+                call()
+            except ApiException as exc:
+                if exc.status != 404:
+                    log.warning("could not delete %s: %s", name, _api_error_message(exc))
+            except (HTTPError, ExecutorUnavailable) as exc:
+                log.warning("could not delete %s: %s", name, exc)
 
     # --- health and housekeeping ------------------------------------------------------
 
     async def check(self) -> None:
-        # /readyz runs often; nine access reviews are asked again at most every 30 s.
+        # /readyz runs often; the access reviews are asked again at most every 30 s.
         if self._checked_at is not None and time.monotonic() - self._checked_at < CHECK_CACHE_S:
             return
         await asyncio.to_thread(self._check)
@@ -497,14 +568,15 @@ class K8sJobExecutor(Executor):
         api = self._client()
         authz = client.AuthorizationV1Api(api)
         missing = []
-        for group, resource, sub, verb in REQUIRED_PERMISSIONS:
+        for call in EXECUTOR_CALLS:
             review = {
                 "apiVersion": "authorization.k8s.io/v1",
                 "kind": "SelfSubjectAccessReview",
                 "spec": {
                     "resourceAttributes": {
-                        "namespace": self.namespace, "group": group, "resource": resource,
-                        "subresource": sub, "verb": verb,
+                        "namespace": self.namespace, "group": call.group,
+                        "resource": call.resource, "subresource": call.subresource,
+                        "verb": call.verb,
                     }
                 },
             }
@@ -518,8 +590,7 @@ class K8sJobExecutor(Executor):
             except HTTPError as exc:
                 raise ExecutorUnavailable(f"cannot reach the Kubernetes API: {exc}") from None
             if not answer.status.allowed:
-                what = f"{resource}/{sub}" if sub else resource
-                missing.append(f"{verb} {what}")
+                missing.append(f"{call.verb} {call.rbac_resource}")
         if missing:
             raise ExecutorUnavailable(
                 f"the agent's service account lacks RBAC permission in namespace "
@@ -549,6 +620,50 @@ class K8sJobExecutor(Executor):
     async def close(self) -> None:
         if self._api_client is not None:
             await asyncio.to_thread(self._api_client.close)
+
+
+@dataclass
+class _Run:
+    """What one run has learnt so far, and its deadlines (time.monotonic())."""
+
+    name: str
+    request: dict[str, Any]
+    started: float
+    grace_s: float  # SANDBOX_GRACE_MS: after the runner's own timeout, before our kill
+    start_deadline: float = math.inf  # the container has not run by then: timeout
+    kill_at: float | None = None  # set when the container is seen running
+    pod: str | None = None
+    pending_note: str = ""
+    streamed: bool = False
+    log_complete: bool = False
+    log: LogReader = field(init=False)
+    stages: dict[str, float] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.log = LogReader(output_cap(self.request))
+
+    def mark(self, stage: str) -> None:
+        """When this run first reached `stage`, in seconds since it began."""
+        self.stages.setdefault(stage, time.monotonic() - self.started)
+
+    def deadline(self) -> float:
+        return self.kill_at if self.kill_at is not None else self.start_deadline
+
+    def container_started(self) -> None:
+        if self.kill_at is None:
+            self.kill_at = time.monotonic() + self.request["timeout_ms"] / 1000 + self.grace_s
+
+    def elapsed_ms(self) -> int:
+        return int((time.monotonic() - self.started) * 1000)
+
+    def failed(self, status: str, message: str) -> dict[str, Any]:
+        return contract.failed_result(self.request["run_id"], status, None, message,
+                                      self.elapsed_ms())
+
+    def result(self, ending: Ending) -> dict[str, Any]:
+        """The same mapping from how a sandbox ended to a status as every executor's."""
+        ending.elapsed_ms = self.elapsed_ms()
+        return result_from(self.request, ending)
 
 
 def _pending_note(pod: Any) -> str:

@@ -8,11 +8,15 @@ ERROR watch event, log bytes capped by `limitBytes`):
 
     POST   /apis/batch/v1/namespaces/{ns}/jobs
     GET    /apis/batch/v1/namespaces/{ns}/jobs[?labelSelector]
-    GET    /apis/batch/v1/namespaces/{ns}/jobs/{name}/status
+    GET    /apis/batch/v1/namespaces/{ns}/jobs/{name}
     DELETE /apis/batch/v1/namespaces/{ns}/jobs/{name}[?propagationPolicy]
     GET    /api/v1/namespaces/{ns}/pods?labelSelector=..[&watch=true&resourceVersion=..]
-    GET    /api/v1/namespaces/{ns}/pods/{name}/log[?container&limitBytes]
+    DELETE /api/v1/namespaces/{ns}/pods/{name}
+    GET    /api/v1/namespaces/{ns}/pods/{name}/log[?container&limitBytes&follow]
     POST   /apis/authorization.k8s.io/v1/selfsubjectaccessreviews
+
+Every request is recorded as the RBAC call it is (`FakeCluster.calls`), so a test can
+hold the executor to the list in app/executors/k8s_api.py.
 
 What it does NOT do: schedule anything, run containers, enforce deadlines or
 quotas by itself. A test scripts what the "cluster" does with a Job (a
@@ -52,6 +56,9 @@ class Scenario:
     expire_first_watch: bool = False
     # Hold the pod at states[0] until this event is set (then stream the rest).
     hold_until: threading.Event | None = None
+    # A followed log stays open after `log` (a runner that never ends) until the
+    # client hangs up or the server closes.
+    log_open: bool = False
 
 
 def running() -> dict[str, Any]:
@@ -63,8 +70,8 @@ def pending(reason: str | None = None, message: str = "") -> dict[str, Any]:
     return {"phase": "Pending", "containerStatuses": [_cs(state)]}
 
 
-def terminated(phase: str, exit_code: int, reason: str) -> dict[str, Any]:
-    state = {"terminated": {"exitCode": exit_code, "reason": reason}}
+def terminated(phase: str, exit_code: int, reason: str, message: str = "") -> dict[str, Any]:
+    state = {"terminated": {"exitCode": exit_code, "reason": reason, "message": message}}
     return {"phase": phase, "containerStatuses": [_cs(state)]}
 
 
@@ -84,6 +91,8 @@ class FakeCluster:
         self.jobs: dict[str, dict[str, Any]] = {}  # live Jobs
         self.created: list[dict[str, Any]] = []  # every Job body POSTed
         self.deleted: list[tuple[str, str | None]] = []  # (name, propagationPolicy)
+        self.deleted_pods: list[tuple[str, str | None]] = []  # (name, gracePeriodSeconds)
+        self.calls: set[tuple[str, str, str, str]] = set()  # (verb, group, resource, sub)
         self.scenarios: dict[str, Scenario] = {}
         self.expired: set[str] = set()
         self.scenario_for: Callable[[dict[str, Any]], Scenario] | None = None
@@ -118,6 +127,18 @@ class FakeCluster:
         }
 
 
+def _rbac_call(method: str, parts: list[str], query: dict[str, list[str]]) -> tuple:
+    """(verb, group, resource, subresource) as RBAC sees this request."""
+    group = "" if parts[0] == "api" else parts[1]
+    rest = parts[parts.index("namespaces") + 2:] if "namespaces" in parts else parts[-1:]
+    resource, name, sub = (rest + ["", ""])[:3]
+    verb = {"POST": "create", "DELETE": "delete"}.get(method)
+    if verb is None:
+        watching = query.get("watch", ["false"])[0] == "true"
+        verb = "get" if name else ("watch" if watching else "list")
+    return verb, group, resource, sub
+
+
 def _status(code: int, reason: str, message: str) -> dict[str, Any]:
     return {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure",
             "message": message, "reason": reason, "code": code}
@@ -146,7 +167,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _route(self) -> tuple[list[str], dict[str, list[str]]]:
         url = urlparse(self.path)
-        return [p for p in url.path.split("/") if p], parse_qs(url.query)
+        parts, query = [p for p in url.path.split("/") if p], parse_qs(url.query)
+        self.cluster.calls.add(_rbac_call(self.command, parts, query))
+        return parts, query
 
     # --- verbs --------------------------------------------------------------------
 
@@ -180,6 +203,10 @@ class _Handler(BaseHTTPRequestHandler):
         c = self.cluster
         name = parts[-1]
         body = self._body()
+        if parts[-2] == "pods":
+            grace = (query.get("gracePeriodSeconds") or [body.get("gracePeriodSeconds")])[0]
+            c.deleted_pods.append((name, None if grace is None else str(grace)))
+            return self._json(200, _status(200, "", "") | {"status": "Success"})
         policy = (query.get("propagationPolicy") or [body.get("propagationPolicy")])[0]
         c.deleted.append((name, policy))
         if c.jobs.pop(name, None) is None:
@@ -192,17 +219,20 @@ class _Handler(BaseHTTPRequestHandler):
         if parts[-1] == "log":
             c.log_requests.append(query)
             job_name = parts[-2].rsplit("-", 1)[0]
-            data = c.scenarios[job_name].log
+            scenario = c.scenarios[job_name]
+            data = scenario.log
             if "limitBytes" in query:
                 data = data[: int(query["limitBytes"][0])]
+            if scenario.log_open and query.get("follow", ["false"])[0] == "true":
+                return self._open_log(data)
             self.send_response(200)
             self.send_header("Content-Type", "text/plain")
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
             self.wfile.write(data)
             return
-        if parts[-1] == "status" and parts[-3] == "jobs":
-            name = parts[-2]
+        if parts[-2] == "jobs":
+            name = parts[-1]
             job = c.jobs.get(name)
             if job is None:
                 return self._json(404, _status(404, "NotFound", f'jobs.batch "{name}" not found'))
@@ -221,6 +251,21 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._watch(job_name, query)
             return self._list(job_name)
         self._json(404, _status(404, "NotFound", f"no route {self.path}"))
+
+    def _open_log(self, data: bytes) -> None:
+        self.send_response(200)
+        self.send_header("Content-Type", "text/plain")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        try:
+            if data:
+                self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
+                self.wfile.flush()
+            self.cluster.closing.wait(30)
+            self.wfile.write(b"0\r\n\r\n")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        self.close_connection = True
 
     def _list(self, job_name: str) -> None:
         c = self.cluster

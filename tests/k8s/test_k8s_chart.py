@@ -17,7 +17,8 @@ import pytest
 import yaml
 from pod_security import restricted_violations
 
-from app.executors.k8s import REQUIRED_PERMISSIONS, build_job, load_template, parse_labels
+from app.executors.k8s import build_job, load_template, parse_labels
+from app.executors.k8s_api import EXECUTOR_CALLS, FORBIDDEN_CALLS, role_rules
 from app.settings import Settings
 from runner import contract
 
@@ -76,10 +77,10 @@ def test_role_grants_exactly_what_the_executor_needs(helm, values):
             for res in rule["resources"]:
                 for verb in rule["verbs"]:
                     granted.add((group, res, verb))
-    wanted = {(g, f"{r}/{s}" if s else r, v) for g, r, s, v in REQUIRED_PERMISSIONS}
-    assert granted == wanted
-    assert wanted == {("batch", "jobs", v) for v in ("create", "get", "list", "watch", "delete")} \
-        | {("", "pods", v) for v in ("get", "list", "watch")} | {("", "pods/log", "get")}
+    assert granted == role_rules(EXECUTOR_CALLS)
+    assert not granted & role_rules(FORBIDDEN_CALLS)
+    # The executor reads Jobs whole, never through jobs/status (once a 403 -> "crashed").
+    assert ("batch", "jobs/status", "get") not in granted
     binding = one(manifests, "RoleBinding", "-agent-server")
     agent = one(manifests, "Deployment", "-agent-server")
     sa = agent["spec"]["template"]["spec"]["serviceAccountName"]
@@ -220,3 +221,12 @@ def test_helm_test_hook_runs_one_query(helm):
     assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
     script = pod["spec"]["containers"][0]["command"][-1]
     assert "/api/query" in script and "corral-agent-server:8000" in script
+
+
+@pytest.mark.parametrize("values", CI_VALUES, ids=lambda p: p.stem)
+def test_runner_quota_is_in_every_release(helm, values):
+    """Rendered with or without a limit, so the release always owns it: an upgrade that
+    drops the limit (even after a failed upgrade created it) cannot leave it behind."""
+    quota = one(docs(helm, "-f", str(values)), "ResourceQuota", "-runner-jobs")
+    assert quota["spec"]["hard"] in ({}, {"count/jobs.batch": "8"})
+    assert one(docs(helm), "ResourceQuota", "-runner-jobs")["spec"]["hard"] == {}

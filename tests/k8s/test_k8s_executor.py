@@ -30,9 +30,11 @@ from fake_apiserver import (
 from pod_security import restricted_violations
 
 from app.executors.base import SANDBOX_LABEL, ExecutorUnavailable
-from app.executors.k8s import K8sJobExecutor, build_job, load_template
+from app.executors.k8s import RUNNER_UIDS, K8sJobExecutor, build_job, load_template
+from app.executors.k8s_api import EXECUTOR_CALLS
 from app.settings import Settings
 from runner import contract
+from runner.channel import frame
 
 TEMPLATE = {
     "labels": {"app.kubernetes.io/name": "corral", "app.kubernetes.io/component": "runner"},
@@ -41,12 +43,18 @@ TEMPLATE = {
 }
 
 
-def result_line(run_id: str) -> bytes:
+def result_only(run_id: str) -> bytes:
     table = contract.ok_result(
         run_id, [{"name": "species", "type": "VARCHAR"}, {"name": "n", "type": "BIGINT"}],
         [["Adelie", 152], ["Gentoo", 124]], False, 12,
     )
     return json.dumps(table).encode() + b"\n"
+
+
+def result_line(run_id: str) -> bytes:
+    """What the runner writes to its log in a Job: the result, then its end line."""
+    line = result_only(run_id)
+    return line + frame(line)
 
 
 @pytest.fixture(autouse=True)
@@ -63,6 +71,11 @@ def api(tmp_path, monkeypatch):
         monkeypatch.setenv("KUBECONFIG", str(server.kubeconfig))
         monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
         yield server
+        # Every API call the executor made is in app/executors/k8s_api.py (the Role).
+        allowed = {(c.verb, c.group, c.resource, c.subresource) for c in EXECUTOR_CALLS}
+        allowed.add(("create", "authorization.k8s.io", "selfsubjectaccessreviews", ""))
+        made = server.cluster.calls
+        assert made <= allowed, f"calls not in EXECUTOR_CALLS: {made - allowed}"
 
 
 @pytest.fixture
@@ -82,18 +95,20 @@ def request(run_id: str = "run-1", timeout_ms: int = 1000) -> dict:
 
 
 def assert_job_deleted(api: FakeApiServer) -> None:
-    """Every Job created was deleted with propagationPolicy=Background, none is left."""
+    """Every Job created was deleted with propagationPolicy=Background, none is left, and
+    its pod (once seen) was deleted at once (grace 0)."""
     created = [j["metadata"]["name"] for j in api.cluster.created]
     assert created, "no Job was created"
     assert api.cluster.jobs == {}, f"Jobs left behind: {list(api.cluster.jobs)}"
     for name in created:
         assert (name, "Background") in api.cluster.deleted
+        assert (f"{name}-x7k2p", "0") in api.cluster.deleted_pods
 
 
 async def test_success_returns_the_runners_table_and_deletes_the_job(api, executor):
     api.cluster.scenario_for = lambda job: Scenario(
         states=[pending(), running(), terminated("Succeeded", 0, "Completed")],
-        log=b"duckdb: loading views\n" + result_line("run-1"),
+        log=result_line("run-1"), log_open=True,
     )
     result = await executor.run(request())
     assert result["status"] == "ok", result
@@ -101,7 +116,10 @@ async def test_success_returns_the_runners_table_and_deletes_the_job(api, execut
     assert contract.result_error(result) is None
     assert_job_deleted(api)
     # The log was read from the runner container, capped.
+    # One followed log stream, read while the container ran: the framed result ended
+    # the run without waiting for the container to be reported finished.
     (log_query,) = api.cluster.log_requests
+    assert log_query["follow"] == ["true"]
     assert log_query["container"] == ["runner"]
     assert int(log_query["limitBytes"][0]) > 4096
     # The Job carried the request in RUNNER_REQUEST and went to the kubeconfig's namespace.
@@ -123,7 +141,7 @@ async def test_job_deadline_is_reported_as_timeout(api, executor):
     )
     result = await executor.run(request())
     assert result["status"] == "timeout", result
-    assert "deadline" in result["error"]["message"]
+    assert "did not finish within its 1000 ms limit" in result["error"]["message"]
     assert result["error"]["type"] == "timeout"
     assert_job_deleted(api)
 
@@ -134,7 +152,7 @@ async def test_oomkilled_is_reported_as_oom(api, executor):
     )
     result = await executor.run(request())
     assert result["status"] == "oom", result
-    assert "out of memory" in result["error"]["message"]
+    assert "more memory than the sandbox allows" in result["error"]["message"]
     assert_job_deleted(api)
 
 
@@ -164,7 +182,7 @@ async def test_image_pull_backoff_seen_in_the_first_list(api, executor):
 
 async def test_watch_expiry_410_relists_and_still_gets_the_result(api, executor):
     api.cluster.scenario_for = lambda job: Scenario(
-        states=[running(), terminated("Succeeded", 0, "Completed")],
+        states=[pending(), running(), terminated("Succeeded", 0, "Completed")],
         log=result_line("run-1"),
         expire_first_watch=True,
     )
@@ -172,6 +190,65 @@ async def test_watch_expiry_410_relists_and_still_gets_the_result(api, executor)
     assert result["status"] == "ok", result
     assert result["row_count"] == 2
     assert api.cluster.expired, "the stand-in did not expire the watch"
+    assert_job_deleted(api)
+
+
+async def test_spinning_runner_is_killed_at_the_deadline_and_reported_as_timeout(api, tmp_path):
+    """The runner never answers and its log stays open: the executor deletes the pod at
+    RUN_TIMEOUT_MS + SANDBOX_GRACE_MS after the container started, long before the Job's
+    activeDeadlineSeconds, and reports timeout (as Docker does), not crashed."""
+    api.cluster.scenario_for = lambda job: Scenario(states=[pending(), running()],
+                                                    log_open=True)
+    settings = Settings(execution_mode="k8s", sandbox_grace_ms=0)
+    ex = K8sJobExecutor(settings)
+    try:
+        result = await ex.run(request(timeout_ms=500))
+    finally:
+        ex._api_client.close()
+    assert result["status"] == "timeout", result
+    assert "did not finish within its 500 ms limit" in result["error"]["message"]
+    assert_job_deleted(api)
+    assert api.cluster.created[0]["spec"]["activeDeadlineSeconds"] == 1 + 60
+
+
+@pytest.mark.parametrize("log", [
+    b"warning: something\n" + result_line("run-1"),  # the log does not start with it
+    result_only("run-1") + frame(result_only("run-2")),  # a frame for other bytes
+    b'{"status": "ok"}\n' + result_line("run-1"),  # a forged line before the real one
+], ids=["stray-line-first", "wrong-frame", "forged-line-first"])
+async def test_only_a_framed_result_is_ever_taken(api, executor, log):
+    api.cluster.scenario_for = lambda job: Scenario(
+        states=[pending(), running(), terminated("Succeeded", 0, "Completed")], log=log)
+    result = await executor.run(request())
+    assert result["status"] == "crashed", result
+    assert "answered with" in result["error"]["message"]
+    assert_job_deleted(api)
+
+
+async def test_an_unframed_log_is_judged_like_docker_stdout(api, executor):
+    """No frame at all (an older runner image): one valid result and nothing else is
+    taken, as the Docker executor takes stdout; anything more is a crash."""
+    api.cluster.scenario_for = lambda job: Scenario(
+        states=[pending(), running(), terminated("Succeeded", 0, "Completed")],
+        log=result_only("run-1"))
+    assert (await executor.run(request()))["status"] == "ok"
+    api.cluster.scenario_for = lambda job: Scenario(
+        states=[pending(), running(), terminated("Succeeded", 0, "Completed")],
+        log=b"noise\n" + result_only("run-2"))
+    assert (await executor.run(request("run-2")))["status"] == "crashed"
+
+
+async def test_termination_message_frames_a_log_read_after_the_end(api, executor):
+    """A run that ended before it was seen running: the log is read once and the
+    container's termination message (the frame) vouches for it."""
+    line = result_only("run-1")
+    api.cluster.scenario_for = lambda job: Scenario(
+        states=[pending(), terminated("Succeeded", 0, "Completed", frame(line).decode())],
+        log=line)
+    result = await executor.run(request())
+    assert result["status"] == "ok", result
+    (log_query,) = api.cluster.log_requests
+    assert "follow" not in log_query
     assert_job_deleted(api)
 
 
@@ -210,7 +287,7 @@ async def test_log_flood_is_output_limit(api, executor):
     )
     result = await executor.run(request())
     assert result["status"] == "output_limit", result
-    assert "4096 bytes" in result["error"]["message"]
+    assert "more than 4096 bytes" in result["error"]["message"]
     assert_job_deleted(api)
 
 
@@ -232,7 +309,7 @@ async def test_crash_without_result_reports_exit_code_and_log_tail(api, executor
     )
     result = await executor.run(request())
     assert result["status"] == "crashed", result
-    assert "code 1" in result["error"]["message"]
+    assert "exited with code 1" in result["error"]["message"]
     assert "no module named duckdb" in result["error"]["message"]
     assert_job_deleted(api)
 
@@ -245,7 +322,7 @@ async def test_waiting_does_not_block_the_event_loop(api, executor):
 
     release = threading.Event()
     api.cluster.scenario_for = lambda job: Scenario(
-        states=[running(), terminated("Succeeded", 0, "Completed")],
+        states=[pending(), running(), terminated("Succeeded", 0, "Completed")],
         log=result_line("run-1"), hold_until=release,
     )
 
@@ -263,9 +340,7 @@ async def test_check_asks_for_exactly_the_chart_permissions(api, executor):
     await executor.check()
     asked = {(r["group"], r["resource"], r["subresource"], r["verb"])
              for r in api.cluster.reviews}
-    assert asked == {
-        ("batch", "jobs", "", v) for v in ("create", "get", "list", "watch", "delete")
-    } | {("", "pods", "", v) for v in ("get", "list", "watch")} | {("", "pods", "log", "get")}
+    assert asked == {(c.group, c.resource, c.subresource, c.verb) for c in EXECUTOR_CALLS}
     assert {r["namespace"] for r in api.cluster.reviews} == {NAMESPACE}
 
 
@@ -328,7 +403,10 @@ def test_job_body_meets_pod_security_restricted_and_the_sandbox_rules():
     assert restricted_violations(pod) == []
     (c,) = pod["containers"]
     assert c["securityContext"]["readOnlyRootFilesystem"] is True
-    assert c["securityContext"]["runAsUser"] == 10001
+    # A uid of its own per pod (RLIMIT_NPROC counts per uid), never the agent's.
+    assert c["securityContext"]["runAsUser"] in RUNNER_UIDS
+    assert pod["securityContext"]["runAsUser"] == c["securityContext"]["runAsUser"]
+    assert c["terminationMessagePath"] == "/dev/termination-log"
     assert pod["automountServiceAccountToken"] is False
     assert pod["enableServiceLinks"] is False
     assert pod["restartPolicy"] == "Never"

@@ -83,3 +83,11 @@ seccompProfile:
 {{- define "corral.agentPort" -}}
 8000
 {{- end -}}
+
+{{/* An integer value as an env var string. Helm parses every number in values files as
+     a float64 and `quote` prints large ones in exponent form (4194304 -> "4.194304e+06"),
+     which no integer setting accepts; int64 first prints all digits. The schema makes the
+     values integers, so nothing is rounded here. */}}
+{{- define "corral.envInt" -}}
+{{- int64 . | toString | quote -}}
+{{- end -}}
