@@ -24,8 +24,8 @@ from app.catalog import CatalogError, load_catalog
 from app.chat import Chat
 from app.executors.base import Executor, ExecutorUnavailable
 from app.metrics import CONTENT_TYPE_LATEST, Metrics
-from app.planners.base import make_planner
-from app.planners.offline import canonical_prompts
+from app.planners import make_planner
+from app.planners.suggestions import canonical_prompts
 from app.runs import Runs
 from app.settings import Settings, SettingsError, load_settings
 from app.storage import Storage

@@ -8,13 +8,13 @@ import pytest
 
 from app.guard import check_sql
 from app.planners.base import CannotPlan, Plan
-from app.planners.offline import CANONICAL, EXAMPLES, plan_question
+from app.planners.offline import plan_question
 
 
 def run(question, catalog, duck, dataset=None, history=None):
     plan = plan_question(question, catalog, history or [], dataset)
     assert isinstance(plan, Plan), f"{question!r} was not planned: {plan}"
-    check_sql(plan.code, catalog.names)  # every offline plan passes the guard
+    check_sql(plan.code, catalog.table_names)  # every offline plan passes the guard
     cur = duck.execute(plan.code)
     columns = [d[0] for d in cur.description]
     return columns, cur.fetchall()
@@ -118,13 +118,16 @@ def test_filter_and_comparison_listing(catalog, duck):
     assert {r[columns.index("body_mass_g")] for r in rows} == {4675, 4700}
 
 
-def test_canonical_prompts_are_one_per_dataset(catalog):
-    assert set(CANONICAL) == set(catalog.names)
+def test_canonical_prompts_are_one_per_dataset(catalog, duck):
+    """The manifest's canonical question of every dataset plans and returns rows."""
+    for ds in catalog.datasets.values():
+        _, rows = run(ds.canonical_question, catalog, duck)
+        assert rows, ds.canonical_question
 
 
 @pytest.mark.parametrize("dataset", ["penguins", "gapminder", "flights"])
 def test_every_suggested_question_plans_and_runs(dataset, catalog, duck):
-    for question in EXAMPLES[dataset]:
+    for question in catalog.get(dataset).examples:
         _, rows = run(question, catalog, duck)
         assert rows, question
 
@@ -157,7 +160,7 @@ def test_unanswerable_about_a_dataset_suggests_for_that_dataset(catalog):
     answer = plan_question("Why do penguins waddle?", catalog)
     assert isinstance(answer, CannotPlan)
     assert "penguins" in answer.message
-    assert answer.suggestions == EXAMPLES["penguins"]
+    assert answer.suggestions == catalog.get("penguins").examples
 
 
 def test_sql_is_readable(catalog):
@@ -182,7 +185,7 @@ def test_a_bare_dataset_name_shows_some_rows(catalog, duck):
 
 def test_superlative_with_nothing_to_measure_is_not_guessed(catalog):
     answer = plan_question("what is the smallest country in Oceania", catalog)
-    assert isinstance(answer, CannotPlan) and answer.suggestions == EXAMPLES["gapminder"]
+    assert isinstance(answer, CannotPlan) and answer.suggestions == catalog.get("gapminder").examples
 
 
 def test_group_by_two_columns_counts(catalog, duck):
