@@ -192,3 +192,42 @@ def test_group_by_two_columns_counts(catalog, duck):
     columns, rows = run("How many flights per carrier and origin?", catalog, duck)
     assert columns == ["carrier", "origin", "n_flights"]
     assert len(rows) == 35 and ("AA", "LGA", 15459) in rows
+
+
+# --- several tables: one join along a key the manifest declares ------------------------
+
+
+def test_average_by_a_column_of_a_joined_table(catalog, duck):
+    columns, rows = run("average arrival delay by airline name", catalog, duck)
+    assert columns == ["name", "avg_arr_delay"] and len(rows) == 16
+    assert ("Delta Air Lines Inc.", 1.64) in rows and ("Frontier Airlines Inc.", 21.92) in rows
+
+
+def test_ranking_by_a_joined_column(catalog, duck):
+    _, rows = run("Which 3 airline names had the highest average arrival delay?", catalog, duck)
+    assert rows == [("Frontier Airlines Inc.", 21.92), ("AirTran Airways Corporation", 20.12),
+                    ("ExpressJet Airlines Inc.", 15.8)]
+
+
+def test_filter_on_a_joined_column_with_unit_conversion(catalog, duck):
+    """alt is in feet (the manifest's unit); 1000 m is 3280.84 ft. Cross-checked with
+    `dest IN (SELECT faa FROM airports WHERE alt * 0.3048 > 1000)`."""
+    plan = plan_question("How many flights went to airports above 1000 m altitude?", catalog)
+    assert "JOIN airports ON flights.dest = airports.faa" in plan.code
+    _, rows = run("How many flights went to airports above 1000 m altitude?", catalog, duck)
+    assert rows == [(10291,)]
+
+
+def test_the_preposition_picks_the_key(catalog):
+    plan = plan_question("How many flights left from airports above 10 feet altitude?", catalog)
+    assert "JOIN airports ON flights.origin = airports.faa" in plan.code
+
+
+def test_value_alias_from_the_manifest(catalog, duck):
+    _, rows = run("How many Delta flights were there in January?", catalog, duck)
+    assert rows == [(3690,)]
+
+
+def test_questions_about_one_table_do_not_join(catalog):
+    plan = plan_question("What is the average departure delay by carrier?", catalog)
+    assert "JOIN" not in plan.code and plan.code.startswith("SELECT carrier,")
