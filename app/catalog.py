@@ -262,15 +262,22 @@ def _table(con: duckdb.DuckDBPyConnection, root: Path, dataset: str, name: str,
         row_count=int(row_count), columns=columns,
         sample_rows=[[json_value(v) for v in row] for row in rows],
         nouns=nouns, row_noun=spec.get("row_noun", "rows"),
-        values=_value_index(con, name, columns),
+        values=_value_index(con, name, columns, specs),
     )
 
 
-def _value_index(con: duckdb.DuckDBPyConnection, table: str,
-                 columns: list[Column]) -> dict[str, list[Any]]:
+def _value_index(con: duckdb.DuckDBPyConnection, table: str, columns: list[Column],
+                 specs: dict[str, dict[str, Any]]) -> dict[str, list[Any]]:
     values: dict[str, list[Any]] = {}
     for c in columns:
         if not (c.is_text or (c.name.lower() == "year" and c.is_numeric)):
+            continue
+        # A profile written by `corral datasets add` saves a scan per column at start-up.
+        measured = specs.get(c.name, {}).get("profile", {})
+        if "values" in measured:
+            values[c.name] = measured["values"]
+            continue
+        if measured.get("distinct", 0) > VALUE_INDEX_MAX_DISTINCT:
             continue
         ident = '"' + c.name.replace('"', '""') + '"'
         n = con.execute(f"SELECT count(DISTINCT {ident}) FROM {table}").fetchone()[0]

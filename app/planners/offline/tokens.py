@@ -33,6 +33,8 @@ class _Text:
     def claim(self, phrase: str, exact: bool = False) -> list[tuple[int, int]]:
         """Every free whole-word occurrence of `phrase`, now taken."""
         text = self.question if exact else self.low
+        if (phrase if exact else phrase.lower()) not in text:
+            return []  # the common case, and far cheaper than a regex per phrase
         pattern = r"(?<![\w])" + re.escape(phrase if exact else phrase.lower()) + r"(?![\w])"
         spans = []
         for m in re.finditer(pattern, text):
