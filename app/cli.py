@@ -2,6 +2,7 @@
 
     corral datasets add PATH --name NAME [--datasets DIR]   # files -> manifest entry
     corral datasets check [--datasets DIR]                  # files agree with the manifest
+    corral datasets assemble [--demo DIR] NAME=FOLDER ...   # one manifest from several
 
 `add` reads Parquet or CSV files with DuckDB, refuses bad ones with the reason,
 profiles the columns and writes a proposed manifest entry (and copies the files)
@@ -130,6 +131,41 @@ def check(folder: Path) -> list[str]:
     return lines
 
 
+def assemble(demo: Path | None, sources: list[str]) -> dict[str, Any]:
+    """One manifest from the demo folder (if given) and NAME=FOLDER sources, each checked
+    first; with the files to copy next to it. What the Ansible role deploys."""
+    folders = ([(None, demo)] if demo else []) + [_source(s) for s in sources]
+    manifest: dict[str, Any] = {"version": 2, "datasets": {}}
+    files: list[dict[str, str]] = []
+    for name, folder in folders:
+        problems = [line for line in check(folder) if "FAILED" in line]
+        if problems:
+            raise CommandError(f"{folder}: " + "; ".join(problems))
+        entries = load(folder)["datasets"]
+        if name is not None and name not in entries:
+            raise CommandError(f"{name}={folder}: the manifest there has no dataset {name!r} "
+                               f"(it has {', '.join(entries)})")
+        for dataset, entry in entries.items():
+            if name is None or dataset == name:
+                manifest["datasets"][dataset] = entry
+                files += [{"src": str(folder / t["file"]), "file": t["file"]}
+                          for t in entry["tables"].values()]
+    if not manifest["datasets"]:
+        raise CommandError("no datasets: give --demo or NAME=FOLDER sources")
+    clashes = sorted({f["file"] for f in files if [g["file"] for g in files].count(f["file"]) > 1})
+    if clashes:
+        raise CommandError(f"two datasets use the file name(s) {', '.join(clashes)}; rename one")
+    validate(manifest, "the assembled manifest")
+    return {"manifest": manifest, "files": files}
+
+
+def _source(text: str) -> tuple[str, Path]:
+    name, sep, folder = text.partition("=")
+    if not sep or not TABLE_NAME.match(name) or not folder:
+        raise CommandError(f"{text!r}: expected NAME=FOLDER with a lower-case dataset name")
+    return name, Path(folder)
+
+
 def _report(entry: dict[str, Any], folder: Path, name: str) -> None:
     for table, spec in entry["tables"].items():
         print(f"{name}.{table}: {spec['row_count']} rows from {spec['file']}")
@@ -160,6 +196,9 @@ def _parser() -> argparse.ArgumentParser:
     add_cmd.add_argument("--replace", action="store_true", help="overwrite an existing entry")
     check_cmd = cmds.add_parser("check", help="files agree with the manifest")
     check_cmd.add_argument("--datasets", type=Path, default=default_dir)
+    assemble_cmd = cmds.add_parser("assemble", help="one manifest from several folders (JSON)")
+    assemble_cmd.add_argument("--demo", type=Path, help="include every dataset of this folder")
+    assemble_cmd.add_argument("sources", nargs="*", help="NAME=FOLDER: one dataset of FOLDER")
     return parser
 
 
@@ -169,6 +208,9 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "add":
             entry = add(args.path, args.name, args.datasets, args.max_bytes, args.replace)
             _report(entry, args.datasets, args.name)
+            return 0
+        if args.command == "assemble":
+            print(json.dumps(assemble(args.demo, args.sources)))
             return 0
         lines = check(args.datasets)
         print("\n".join(lines))
