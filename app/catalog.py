@@ -61,11 +61,24 @@ class Table:
     file: Path
     row_count: int
     columns: list[Column]
-    sample_rows: list[list[Any]]
     nouns: tuple[str, ...] = ()
     row_noun: str = "rows"
     # column -> distinct values (low-cardinality text columns and integer years)
     values: dict[str, list[Any]] = field(default_factory=dict)
+    _sample: list[list[Any]] | None = field(default=None, repr=False)
+
+    @property
+    def sample_rows(self) -> list[list[Any]]:
+        """The first rows, read on first use: start-up with many tables reads none."""
+        if self._sample is None:
+            con = duckdb.connect(":memory:")
+            try:
+                con.execute(view_sql(self.name, self.file))
+                rows = con.execute(f"SELECT * FROM {self.name} LIMIT {SAMPLE_ROWS}").fetchall()
+            finally:
+                con.close()
+            self._sample = [[json_value(v) for v in row] for row in rows]
+        return self._sample
 
     def column(self, name: str) -> Column | None:
         return next((c for c in self.columns if c.name == name), None)
@@ -238,32 +251,45 @@ def _column(described: tuple[Any, ...], spec: dict[str, Any]) -> Column:
     )
 
 
+def _measured(spec: dict[str, Any]) -> bool:
+    """Everything start-up needs is in the manifest (what `corral datasets add` writes)."""
+    return "row_count" in spec and all("profile" in c for c in spec["columns"])
+
+
 def _table(con: duckdb.DuckDBPyConnection, root: Path, dataset: str, name: str,
            spec: dict[str, Any]) -> Table:
     where = f"DATASETS_PATH: dataset {dataset!r}, table {name!r}"
     file = root / spec["file"]
     if not file.is_file():
         raise CatalogError(f"{where}: the file {file} is missing")
-    try:
-        con.execute(view_sql(name, file))
-        described = con.execute(f"DESCRIBE {name}").fetchall()
-    except duckdb.Error as exc:
-        raise CatalogError(f"{where}: cannot read {file}: {exc}") from None
     specs = {c["name"]: c for c in spec["columns"]}
-    missing = sorted(set(specs) - {row[0] for row in described})
-    if missing:
-        raise CatalogError(f"{where}, field 'columns': {', '.join(missing)} not in {file.name}")
-    columns = [_column(row, specs.get(row[0], {})) for row in described]
-    rows = con.execute(f"SELECT * FROM {name} LIMIT {SAMPLE_ROWS}").fetchall()
+    if _measured(spec):
+        # Trust the measured manifest; `corral datasets check` compares it with the file.
+        columns = [_column((c["name"], c["type"]), c) for c in spec["columns"]]
+        values = {c["name"]: c["profile"]["values"] for c in spec["columns"]
+                  if "values" in c["profile"]}
+    else:
+        columns = [_column(row, specs.get(row[0], {})) for row in _describe(con, where, name, file)]
+        missing = sorted(set(specs) - {c.name for c in columns})
+        if missing:
+            raise CatalogError(f"{where}, field 'columns': {', '.join(missing)} not in "
+                               f"{file.name}")
+        values = _value_index(con, name, columns, specs)
     row_count = spec.get("row_count") or con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
-    nouns = tuple(spec.get("nouns", []))
     return Table(
         name=name, description=spec.get("description", ""), file=file,
-        row_count=int(row_count), columns=columns,
-        sample_rows=[[json_value(v) for v in row] for row in rows],
-        nouns=nouns, row_noun=spec.get("row_noun", "rows"),
-        values=_value_index(con, name, columns, specs),
+        row_count=int(row_count), columns=columns, nouns=tuple(spec.get("nouns", [])),
+        row_noun=spec.get("row_noun", "rows"), values=values,
     )
+
+
+def _describe(con: duckdb.DuckDBPyConnection, where: str, name: str,
+              file: Path) -> list[tuple[Any, ...]]:
+    try:
+        con.execute(view_sql(name, file))
+        return con.execute(f"DESCRIBE {name}").fetchall()
+    except duckdb.Error as exc:
+        raise CatalogError(f"{where}: cannot read {file}: {exc}") from None
 
 
 def _value_index(con: duckdb.DuckDBPyConnection, table: str, columns: list[Column],

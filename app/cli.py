@@ -36,6 +36,9 @@ from app.dataset_files import (
 from app.manifest import MANIFEST, ManifestError, load, validate
 
 
+PROFILE_MEMORY = "1GB"
+
+
 class CommandError(Exception):
     """The command cannot go on; the message says why and what to do."""
 
@@ -105,11 +108,14 @@ def add(path: Path, name: str, folder: Path, max_bytes: int, replace: bool) -> d
     files = _files(path)
     manifest = _current(folder)
     _check_target(manifest, folder, name, files, replace)
-    con = duckdb.connect(":memory:")
-    try:
-        profiles = [profile_table(con, f.stem, f, max_bytes) for f in files]
-    finally:
-        con.close()
+    with tempfile.TemporaryDirectory(prefix="corral-add-") as spill:
+        # Bounded memory: DuckDB spills to a private temp folder past PROFILE_MEMORY.
+        con = duckdb.connect(":memory:", config={"memory_limit": PROFILE_MEMORY,
+                                                 "temp_directory": spill})
+        try:
+            profiles = [profile_table(con, f.stem, f, max_bytes) for f in files]
+        finally:
+            con.close()
     manifest["datasets"][name] = dataset_entry(name, profiles)
     validate(manifest, f"the new {MANIFEST}")
     _write(folder, manifest, files)

@@ -24,6 +24,7 @@ TABLE_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 # Text columns with at most this many distinct values become value vocabulary.
 LOW_CARDINALITY = 50
 DEFAULT_MAX_BYTES = 4 * 1024**3
+EXACT_DISTINCT_ROWS = 1_000_000
 
 
 class DatasetFileError(Exception):
@@ -140,10 +141,16 @@ def _mixed(con: duckdb.DuckDBPyConnection, table: str, column: str) -> tuple[int
 
 
 def profile_column(con: duckdb.DuckDBPyConnection, table: str, path: Path, column: str,
-                   kind: str) -> ColumnProfile:
+                   kind: str, approx: bool = False) -> ColumnProfile:
     ident = '"' + column.replace('"', '""') + '"'
+    # Past EXACT_DISTINCT_ROWS an exact distinct count holds every value in memory (GBs);
+    # HyperLogLog is within a few percent, and exact again when it finds few values.
+    counter = "approx_count_distinct" if approx else "count(DISTINCT"
     nulls, distinct = con.execute(
-        f"SELECT count(*) - count({ident}), count(DISTINCT {ident}) FROM {table}").fetchone()
+        f"SELECT count(*) - count({ident}), {counter}({ident}){'' if approx else ')'} "
+        f"FROM {table}").fetchone()
+    if approx and distinct <= 2 * LOW_CARDINALITY:
+        distinct = con.execute(f"SELECT count(DISTINCT {ident}) FROM {table}").fetchone()[0]
     p = ColumnProfile(column, kind, nulls, distinct)
     if kind == "VARCHAR":
         numeric, other, example = _mixed(con, table, column)
@@ -164,8 +171,9 @@ def profile_column(con: duckdb.DuckDBPyConnection, table: str, path: Path, colum
 def profile_table(con: duckdb.DuckDBPyConnection, name: str, path: Path,
                   max_bytes: int = DEFAULT_MAX_BYTES) -> TableProfile:
     described = open_table(con, name, path, max_bytes)
-    columns = [profile_column(con, name, path, c, t) for c, t in described]
     rows = con.execute(f"SELECT count(*) FROM {name}").fetchone()[0]
+    approx = rows > EXACT_DISTINCT_ROWS
+    columns = [profile_column(con, name, path, c, t, approx) for c, t in described]
     return TableProfile(name, path, rows, sha256(path), columns)
 
 

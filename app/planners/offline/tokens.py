@@ -29,6 +29,11 @@ class _Text:
         self.question = question
         self.low = question.lower()
         self.taken = [False] * len(question)
+        self.words = set(re.findall(r"\w+", self.low))
+
+    def candidates(self, index: dict[str, list[int]]) -> list[int]:
+        """Indexes of the phrases that may occur (their first word does), in order."""
+        return sorted(i for word in self.words for i in index.get(word, ()))
 
     def claim(self, phrase: str, exact: bool = False) -> list[tuple[int, int]]:
         """Every free whole-word occurrence of `phrase`, now taken."""
@@ -46,7 +51,8 @@ class _Text:
 
 def _values(text: _Text, v: Vocabulary) -> list[Token]:
     tokens = []
-    for phrase, key, value in v.value_phrases:
+    for i in text.candidates(v.value_index):
+        phrase, key, value = v.value_phrases[i]
         # Short upper-case codes (JFK, UA, AS) only match as written, so "as" or
         # "us" in a sentence is not a carrier.
         code = phrase.isupper() and len(phrase) <= 3
@@ -57,7 +63,8 @@ def _values(text: _Text, v: Vocabulary) -> list[Token]:
 
 def _columns(text: _Text, v: Vocabulary, multi: bool) -> list[Token]:
     tokens = []
-    for p in v.phrases:
+    for i in text.candidates(v.phrase_index):
+        p = v.phrases[i]
         if (" " in p.text) == multi:
             for start, end in text.claim(p.text):
                 tokens.append(Token("col", p.text, start, end, p.column, weak=p.weak))

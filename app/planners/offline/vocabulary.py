@@ -33,6 +33,10 @@ class Vocabulary:
     value_phrases: list[tuple[str, str, Any]] = field(default_factory=list)  # text, key, value
     nouns: list[str] = field(default_factory=list)
     joins: dict[str, list[Key]] = field(default_factory=dict)  # joined table -> keys
+    # first word -> indexes into phrases / value_phrases: the tokenizer only tries the
+    # phrases whose first word is in the question (fast with many large vocabularies)
+    phrase_index: dict[str, list[int]] = field(default_factory=dict)
+    value_index: dict[str, list[int]] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -104,6 +108,18 @@ def _add_table(v: Vocabulary, table: Table, joined: bool) -> None:
                 v.value_phrases.append((value, key, value))
 
 
+def first_word(text: str) -> str:
+    words = re.findall(r"\w+", text.lower())
+    return words[0] if words else ""
+
+
+def _index(texts: list[str]) -> dict[str, list[int]]:
+    index: dict[str, list[int]] = {}
+    for i, text in enumerate(texts):
+        index.setdefault(first_word(text), []).append(i)
+    return index
+
+
 def _dedupe_phrases(phrases: list[Phrase]) -> list[Phrase]:
     seen: dict[str, Phrase] = {}
     for p in phrases:  # the main table's phrases come first and win
@@ -122,6 +138,8 @@ def _build(ds: Dataset) -> Vocabulary:
     v.phrases = _dedupe_phrases(v.phrases)
     # longest first, so "Congo, Dem. Rep." beats "Congo"; the main table wins ties
     v.value_phrases.sort(key=lambda t: -len(t[0]))
+    v.phrase_index = _index([p.text for p in v.phrases])
+    v.value_index = _index([t[0] for t in v.value_phrases])
     v.nouns = sorted({ds.name, ds.name.rstrip("s"), *ds.nouns, *ds.main.nouns},
                      key=len, reverse=True)
     return v
