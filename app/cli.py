@@ -35,7 +35,6 @@ from app.dataset_files import (
 )
 from app.manifest import MANIFEST, ManifestError, load, validate
 
-
 PROFILE_MEMORY = "1GB"
 
 
