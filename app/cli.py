@@ -136,6 +136,20 @@ def check(folder: Path) -> list[str]:
     return lines
 
 
+def _chosen(name: str | None, folder: Path) -> dict[str, Any]:
+    """The checked entries of one source folder: all of them, or the named one."""
+    problems = [line for line in check(folder) if "FAILED" in line]
+    if problems:
+        raise CommandError(f"{folder}: " + "; ".join(problems))
+    entries = load(folder)["datasets"]
+    if name is None:
+        return entries
+    if name not in entries:
+        raise CommandError(f"{name}={folder}: the manifest there has no dataset {name!r} "
+                           f"(it has {', '.join(entries)})")
+    return {name: entries[name]}
+
+
 def assemble(demo: Path | None, sources: list[str]) -> dict[str, Any]:
     """One manifest from the demo folder (if given) and NAME=FOLDER sources, each checked
     first; with the files to copy next to it. What the Ansible role deploys."""
@@ -143,21 +157,14 @@ def assemble(demo: Path | None, sources: list[str]) -> dict[str, Any]:
     manifest: dict[str, Any] = {"version": 2, "datasets": {}}
     files: list[dict[str, str]] = []
     for name, folder in folders:
-        problems = [line for line in check(folder) if "FAILED" in line]
-        if problems:
-            raise CommandError(f"{folder}: " + "; ".join(problems))
-        entries = load(folder)["datasets"]
-        if name is not None and name not in entries:
-            raise CommandError(f"{name}={folder}: the manifest there has no dataset {name!r} "
-                               f"(it has {', '.join(entries)})")
-        for dataset, entry in entries.items():
-            if name is None or dataset == name:
-                manifest["datasets"][dataset] = entry
-                files += [{"src": str(folder / t["file"]), "file": t["file"]}
-                          for t in entry["tables"].values()]
+        for dataset, entry in _chosen(name, folder).items():
+            manifest["datasets"][dataset] = entry
+            files += [{"src": str(folder / t["file"]), "file": t["file"]}
+                      for t in entry["tables"].values()]
     if not manifest["datasets"]:
         raise CommandError("no datasets: give --demo or NAME=FOLDER sources")
-    clashes = sorted({f["file"] for f in files if [g["file"] for g in files].count(f["file"]) > 1})
+    names = [f["file"] for f in files]
+    clashes = sorted({n for n in names if names.count(n) > 1})
     if clashes:
         raise CommandError(f"two datasets use the file name(s) {', '.join(clashes)}; rename one")
     validate(manifest, "the assembled manifest")
