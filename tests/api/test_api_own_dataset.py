@@ -1,11 +1,13 @@
 """A dataset found in no code: the test writes its files (one CSV, one Parquet) and its
 manifest entry, starts a real agent server on that folder and asks it questions in
-words. The real offline planner, the guard and a real bubblewrap sandbox answer, and
-the tables are checked against answers computed here in Python."""
+words. The real offline planner, the guard and a real sandbox answer (bubblewrap, and
+Docker with the folder bind-mounted read-only into the runner image), and the tables
+are checked against answers computed here in Python."""
 
 from __future__ import annotations
 
 import json
+import os
 from collections import Counter, defaultdict
 from pathlib import Path
 
@@ -14,7 +16,7 @@ import httpx
 import pytest
 from agent_server import RunningServer, server_settings
 
-pytestmark = pytest.mark.bwrap
+RUNNER_IMAGE = os.environ.get("RUNNER_IMAGE", "corral/runner:latest")
 
 GENRES = ["Science fiction", "Poetry", "History"]
 BRANCHES = ["Northside", "Riverside", "Old Town"]
@@ -78,11 +80,17 @@ def write_dataset(folder: Path) -> None:
         path.chmod(0o644)
 
 
-@pytest.fixture(scope="module")
-def library(tmp_path_factory: pytest.TempPathFactory):
+@pytest.fixture(scope="module", params=[
+    pytest.param("bwrap", marks=pytest.mark.bwrap),
+    pytest.param("docker", marks=pytest.mark.docker),
+])
+def library(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     data = tmp_path_factory.mktemp("library-data")
     write_dataset(data)
-    settings = server_settings(tmp_path_factory.mktemp("library"), datasets_path=data)
+    extra = ({"runner_image": RUNNER_IMAGE, "runner_datasets_source": str(data)}
+             if request.param == "docker" else {})
+    settings = server_settings(tmp_path_factory.mktemp("library"), datasets_path=data,
+                               execution_mode=request.param, **extra)
     with RunningServer(settings) as server, httpx.Client(base_url=server.url,
                                                          timeout=60) as client:
         yield client
