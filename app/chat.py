@@ -11,7 +11,7 @@ from typing import Any
 
 from app.catalog import Catalog
 from app.planners.base import CannotPlan, Plan, Planner
-from app.planners.offline import suggestions_for
+from app.planners.suggestions import suggestions_for
 from app.runs import Runs
 from app.storage import Storage, new_id
 

@@ -156,13 +156,30 @@ class Sample(BaseModel):
     rows: list[list[Any]]
 
 
-class Dataset(BaseModel):
+class DatasetTable(BaseModel):
     name: str
     description: str
     row_count: int = Field(ge=0)
-    license: str
     columns: list[DatasetColumn]
-    sample: Sample = Field(description="The first rows of the dataset.")
+
+
+class DatasetKey(BaseModel):
+    """Columns of one table that join to columns of another (`table.column` each)."""
+
+    from_: list[str] = Field(alias="from")
+    to: list[str]
+
+
+class Dataset(BaseModel):
+    name: str
+    title: str
+    description: str
+    row_count: int = Field(ge=0, description="Rows of the main (first) table.")
+    license: str
+    columns: list[DatasetColumn] = Field(description="The main table's columns.")
+    sample: Sample = Field(description="The first rows of the main table.")
+    tables: list[DatasetTable] = Field(description="Every table of the dataset, main first.")
+    keys: list[DatasetKey] = Field(description="Declared joins between the tables.")
 
 
 class Suggestion(BaseModel):

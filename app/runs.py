@@ -42,7 +42,7 @@ class Runs:
         """Guard and run `code`; return a runner result. Raises CapacityExceeded (-> 429)."""
         run_id = uuid.uuid4().hex
         try:
-            check_plan(language, code, self.catalog.names)
+            check_plan(language, code, self.catalog.table_names)
         except GuardRejection as exc:
             result = failed_result(run_id, "rejected", None, str(exc), 0)
             await self._finish(result, language, code, 0, conversation_id)

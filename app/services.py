@@ -18,7 +18,8 @@ from app.catalog import Catalog, CatalogError, load_catalog
 from app.chat import Chat
 from app.executors.base import Executor
 from app.metrics import Metrics
-from app.planners.base import Planner, make_planner
+from app.planners import make_planner
+from app.planners.base import Planner
 from app.runs import Runs
 from app.settings import Settings, SettingsError, load_settings
 from app.storage import Storage

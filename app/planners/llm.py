@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from app.catalog import Catalog
+from app.catalog import Catalog, Key, Table
 from app.planners.base import CannotPlan, Plan, Planner
-from app.planners.offline import suggestions_for
+from app.planners.suggestions import suggestions_for
 from app.settings import Settings
 
 log = logging.getLogger("corral.planner.llm")
@@ -43,23 +43,45 @@ If the datasets cannot answer the question, answer
 {{"language": "none", "code": "", "explanation": "why, in one sentence"}}"""
 
 
+def _table_lines(table: Table) -> list[str]:
+    lines = [f"\n{table.name} ({table.row_count} rows): {table.description}"]
+    for c in table.columns:
+        line = f"  - {c.name} {c.type}"
+        if c.description:
+            line += f": {c.description}"
+        if c.unit:
+            line += f" (unit: {c.unit})"
+        values = table.values.get(c.name)
+        if values and c.is_text:
+            shown = ", ".join(str(v) for v in values[:SAMPLE_VALUES])
+            more = f", ... ({len(values)} values)" if len(values) > SAMPLE_VALUES else ""
+            line += f" [values: {shown}{more}]"
+        lines.append(line)
+    if table.sample_rows:
+        lines.append("  first row: " + json.dumps(table.sample_rows[0], default=str))
+    return lines
+
+
+def _key_line(key: Key) -> str:
+    on = " AND ".join(f"{key.table}.{a} = {key.other}.{b}"
+                      for a, b in zip(key.columns, key.other_columns, strict=True))
+    return f"  - join {key.table} to {key.other} ON {on}"
+
+
 def system_prompt(catalog: Catalog, max_rows: int) -> str:
+    """The datasets as the model sees them: every table (a DuckDB view) with its columns,
+    units and values, and the keys that join tables of one dataset."""
     parts = [("You turn questions about datasets into one small program that runs in a "
               "sandbox. The datasets are DuckDB views:")]
     for ds in catalog.datasets.values():
-        parts.append(f"\n{ds.name} ({ds.row_count} rows): {ds.description}")
-        for c in ds.columns:
-            line = f"  - {c.name} {c.type}"
-            if c.description:
-                line += f": {c.description}"
-            values = ds.values.get(c.name)
-            if values and c.is_text:
-                shown = ", ".join(str(v) for v in values[:SAMPLE_VALUES])
-                more = f", ... ({len(values)} values)" if len(values) > SAMPLE_VALUES else ""
-                line += f" [values: {shown}{more}]"
-            parts.append(line)
-        if ds.sample_rows:
-            parts.append("  first row: " + json.dumps(ds.sample_rows[0], default=str))
+        if len(ds.tables) > 1:
+            parts.append(f"\nDataset {ds.name} ({ds.title}): tables "
+                         + ", ".join(t.name for t in ds.tables))
+        for table in ds.tables:
+            parts.extend(_table_lines(table))
+        if ds.keys:
+            parts.append(f"Keys of {ds.name} (join only along these):")
+            parts.extend(_key_line(k) for k in ds.keys)
     parts.append("\n" + RULES.format(max_rows=max_rows))
     return "\n".join(parts)
 

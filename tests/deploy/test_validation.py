@@ -31,6 +31,8 @@ LOCAL = REPO / "inventories" / "local"
          'corral_app_mode: expected compose or venv (got "k9s")'),
         (["-e", "corral_llm_base_url=http://localhost:11434/v1"],
          "corral_llm_model: expected a model name, because corral_llm_base_url is set"),
+        (["-e", '{"corral_datasets": [{"name": "sales"}]}'],
+         "missing required arguments: src found in corral_datasets"),
         (["-e", "corral_monitoring_enabled=true", "-e", "corral_monitoring_service_manager=upstart"],
          "value of corral_monitoring_service_manager must be one of: auto, systemd, sysv, got: upstart"),
         (["-e", "corral_monitoring_enabled=true", "-e", "corral_monitoring_failure_rate=lots"],

@@ -101,3 +101,18 @@ def test_check_plan_dispatches_on_language():
     assert check_plan("sql", "SELECT 1", DATASETS) == "SELECT 1"
     with pytest.raises(GuardRejection):
         check_plan("python", "import socket", DATASETS)
+
+
+def test_exactly_the_tables_of_the_catalog_are_allowed():
+    """Every table of every dataset in the manifest, and nothing else."""
+    from pathlib import Path
+
+    from app.catalog import load_catalog
+
+    tables = load_catalog(Path(__file__).resolve().parents[2] / "datasets").table_names
+    assert tables == ["penguins", "gapminder", "flights", "airlines", "airports", "planes",
+                      "weather"]
+    check_sql("SELECT a.name, COUNT(*) FROM flights f JOIN airlines a USING (carrier) "
+              "GROUP BY 1", tables)
+    with pytest.raises(GuardRejection, match="unknown table 'airline'"):
+        check_sql("SELECT * FROM airline", tables)

@@ -5,7 +5,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from app.catalog import Catalog, load_catalog
+from app.catalog import Catalog, load_catalog, view_sql
 
 DATASETS = Path(__file__).resolve().parents[2] / "datasets"
 
@@ -20,5 +20,6 @@ def duck(catalog: Catalog) -> duckdb.DuckDBPyConnection:
     """The real Parquet files as views with the dataset names, as the runner sees them."""
     con = duckdb.connect(":memory:")
     for ds in catalog.datasets.values():
-        con.execute(f"CREATE VIEW {ds.name} AS SELECT * FROM read_parquet('{ds.file}')")
+        for table in ds.tables:
+            con.execute(view_sql(table.name, table.file))
     return con

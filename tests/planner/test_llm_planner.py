@@ -41,6 +41,11 @@ async def test_good_plan(llm, catalog):
     assert sent["model"] == "test-model"
     system = sent["messages"][0]["content"]
     assert "penguins (344 rows)" in system and "lifeExp DOUBLE" in system and "Adelie" in system
+    # every table and the declared keys, so the model joins along them
+    assert "airports (1458 rows)" in system and "alt INTEGER" in system and "(unit: feet)" in system
+    assert "join flights to airlines ON flights.carrier = airlines.carrier" in system
+    assert ("join flights to weather ON flights.origin = weather.origin AND "
+            "flights.time_hour = weather.time_hour") in system
     assert sent["messages"][-1] == {"role": "user", "content": "How many penguins per species?"}
     assert llm.headers[0]["Authorization"] == f"Bearer {KEY}"
 

@@ -1,4 +1,5 @@
-"""The committed datasets match their manifest: bytes (sha256), row counts, columns and types."""
+"""The committed datasets match their manifest: bytes (sha256), row counts, columns and types;
+the manifest is valid against app/manifest.schema.json."""
 
 from __future__ import annotations
 
@@ -11,38 +12,60 @@ from pathlib import Path
 import duckdb
 import pytest
 
+from app.manifest import validate
+
 DATASETS_DIR = Path(__file__).resolve().parents[2] / "datasets"
 MANIFEST = json.loads((DATASETS_DIR / "manifest.json").read_text())
 ENTRIES = MANIFEST["datasets"]
+TABLES = {t: (name, spec) for name, e in ENTRIES.items() for t, spec in e["tables"].items()}
 
 
-def test_exactly_the_three_datasets():
+def test_the_bundled_datasets_and_tables():
     assert sorted(ENTRIES) == ["flights", "gapminder", "penguins"]
-    assert sorted(p.name for p in DATASETS_DIR.glob("*.parquet")) == [
-        "flights.parquet", "gapminder.parquet", "penguins.parquet"
-    ]
+    assert list(ENTRIES["flights"]["tables"]) == [
+        "flights", "airlines", "airports", "planes", "weather"]
+    assert sorted(p.name for p in DATASETS_DIR.glob("*.parquet")) == sorted(
+        spec["file"] for _, spec in TABLES.values())
 
 
-@pytest.mark.parametrize("name", sorted(ENTRIES))
-def test_file_matches_manifest(name):
-    entry = ENTRIES[name]
-    path = DATASETS_DIR / entry["file"]
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == entry["sha256"]
+def test_manifest_is_valid():
+    validate(MANIFEST)
+
+
+@pytest.mark.parametrize("table", sorted(TABLES))
+def test_file_matches_manifest(table):
+    name, spec = TABLES[table]
+    path = DATASETS_DIR / spec["file"]
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == spec["sha256"]
     con = duckdb.connect()
     rows = con.execute("SELECT count(*) FROM read_parquet(?)", [str(path)]).fetchone()[0]
-    assert rows == entry["row_count"]
+    assert rows == spec["row_count"]
     described = con.execute("DESCRIBE SELECT * FROM read_parquet(?)", [str(path)]).fetchall()
-    assert [(r[0], r[1]) for r in described] == [(c["name"], c["type"]) for c in entry["columns"]]
-    for column in entry["columns"]:
-        assert column["meaning"].strip(), f"{name}.{column['name']} has no meaning"
+    assert [(r[0], r[1]) for r in described] == [(c["name"], c["type"]) for c in spec["columns"]]
+    for column in spec["columns"]:
+        assert column["meaning"].strip(), f"{table}.{column['name']} has no meaning"
+    entry = ENTRIES[name]
     assert entry["description"].strip() and entry["license"].strip()
-    assert entry["source_package"]["name"] in entry["license"]
+    assert entry["source"]["package"] in entry["license"]
+
+
+def test_declared_keys_join():
+    """Every flight's carrier has an airline; most destinations are known airports."""
+    con = duckdb.connect()
+    for table, (_, spec) in TABLES.items():
+        con.execute(f"CREATE VIEW {table} AS SELECT * FROM "
+                    f"read_parquet('{DATASETS_DIR / spec['file']}')")
+    assert con.execute("SELECT count(*) FROM flights LEFT JOIN airlines USING (carrier) "
+                       "WHERE airlines.name IS NULL").fetchone() == (0,)
+    assert con.execute("SELECT count(*) FROM flights JOIN weather "
+                       "USING (origin, time_hour)").fetchone()[0] > 330000
 
 
 def test_known_facts_of_the_real_data():
     """Row counts of the published datasets, and NA kept as NULL (not 0 or 'NA')."""
-    assert {n: e["row_count"] for n, e in ENTRIES.items()} == {
-        "penguins": 344, "gapminder": 1704, "flights": 336776
+    assert {t: spec["row_count"] for t, (_, spec) in TABLES.items()} == {
+        "penguins": 344, "gapminder": 1704, "flights": 336776, "airlines": 16,
+        "airports": 1458, "planes": 3322, "weather": 26115,
     }
     con = duckdb.connect()
     penguins = str(DATASETS_DIR / "penguins.parquet")

@@ -1,0 +1,67 @@
+"""The English the offline planner understands, the same for every dataset: words for
+aggregates, superlatives, grouping, comparisons, months, numbers and units.
+
+Nothing here names a dataset or a column; those words come from the manifest
+(see vocabulary.py).
+"""
+
+from __future__ import annotations
+
+AGGREGATES = {
+    "average": "avg", "avg": "avg", "mean": "avg", "typical": "avg",
+    "sum": "sum", "total": "sum", "combined": "sum",
+    "median": "median",
+    "minimum": "min", "min": "min",
+    "maximum": "max", "max": "max",
+}
+AGGREGATE_WORDS = {"avg": "average", "sum": "total", "min": "minimum", "max": "maximum",
+                   "median": "median"}
+HIGH = {"highest", "largest", "biggest", "most", "greatest", "longest", "heaviest", "top",
+        "best", "busiest", "richest", "maximum", "max", "max.", "oldest", "populous"}
+LOW = {"lowest", "smallest", "least", "fewest", "shortest", "lightest", "bottom", "worst",
+       "poorest", "minimum", "min"}
+GROUP_WORDS = {"by", "per", "each", "every", "across"}
+FILLER = {"the", "a", "an", "each", "every", "of", "their", "its", "single", "individual",
+          "different"}
+LIST_WORDS = {"which", "what", "list", "distinct", "unique", "different", "show", "name", "names"}
+LISTING_WORDS = {"show", "list", "rows", "records", "examples", "sample"}
+EXPLICIT_LIST_WORDS = {"list", "distinct", "unique", "all"}
+NUMBER_WORDS = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "twelve": 12, "fifteen": 15, "twenty": 20,
+}
+MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august",
+          "september", "october", "november", "december"]
+MORE = ("more than", "greater than", "longer than", "over", "above", "at least", "exceeding",
+        "bigger than", "higher than", "larger than")
+LESS = ("less than", "fewer than", "shorter than", "under", "below", "at most", "lower than",
+        "smaller than")
+YEAR_PREPOSITIONS = {"in", "since", "from", "after", "before", "until", "through", "till",
+                     "during", "of", "between", "and", "for"}
+YEAR_OPERATORS = {"since": ">=", "from": ">=", "after": ">", "before": "<", "until": "<=",
+                  "through": "<=", "till": "<="}
+COUNTING = ["how many", "number of", "count", "counts", "how often", "frequency", "tally"]
+MOST_COMMON = ["most common", "most frequent", "busiest", "most popular"]
+LEAST_COMMON = ["least common", "least frequent", "quietest", "least popular"]
+# Column names that are calendar parts: grouped by, never averaged.
+CALENDAR = ("year", "month", "day", "hour")
+# A unit word after a number, mapped to the unit name a manifest column may declare.
+UNIT_WORDS = {
+    "hour": "hours", "hours": "hours", "minute": "minutes", "minutes": "minutes",
+    "min": "minutes", "mins": "minutes", "grams": "grams", "gram": "grams", "g": "grams",
+    "kg": "kg", "mm": "mm", "millimetres": "mm", "millimeters": "mm", "years": "years",
+    "dollars": "usd", "people": "people", "m": "m", "metres": "m", "meters": "m",
+    "feet": "feet", "ft": "feet", "km": "km", "kilometres": "km", "kilometers": "km",
+    "miles": "miles", "mi": "miles",
+}
+# (unit written, unit of the column) -> factor that turns the first into the second.
+CONVERSIONS = {
+    ("hours", "minutes"): 60, ("kg", "grams"): 1000, ("m", "feet"): 3.28084,
+    ("feet", "m"): 0.3048, ("km", "miles"): 0.621371, ("miles", "km"): 1.609344,
+}
+# Unit suffixes of column names: "body_mass_g" is also called "body mass".
+UNIT_SUFFIX = r" (mm|g|kg|cm|m|km|s|ms|pct)$"
+DEFAULT_TOP = 10
+# A group column with more distinct values than this answers "which X had the
+# highest ..." with the single winner; with fewer, the whole ranking is shown.
+SMALL_GROUP = 10

@@ -1,0 +1,103 @@
+"""A question as tokens: values found in the data, column mentions, words naming the
+dataset's rows, numbers and the remaining words, each at its place in the text."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from app.planners.offline.english import NUMBER_WORDS
+from app.planners.offline.vocabulary import Vocabulary
+
+
+@dataclass
+class Token:
+    kind: str  # "col" | "val" | "num" | "word" | "ds" (a word naming the dataset's rows)
+    text: str  # the words as written (lower-case)
+    start: int
+    end: int
+    column: str | None = None  # col and val tokens: the column key
+    value: Any = None  # val and num tokens
+    weak: bool = False
+
+
+class _Text:
+    """The question with the spans already claimed by a token."""
+
+    def __init__(self, question: str) -> None:
+        self.question = question
+        self.low = question.lower()
+        self.taken = [False] * len(question)
+        self.words = set(re.findall(r"\w+", self.low))
+
+    def candidates(self, index: dict[str, list[int]]) -> list[int]:
+        """Indexes of the phrases that may occur (their first word does), in order."""
+        return sorted(i for word in self.words for i in index.get(word, ()))
+
+    def claim(self, phrase: str, exact: bool = False) -> list[tuple[int, int]]:
+        """Every free whole-word occurrence of `phrase`, now taken."""
+        text = self.question if exact else self.low
+        if (phrase if exact else phrase.lower()) not in text:
+            return []  # the common case, and far cheaper than a regex per phrase
+        pattern = r"(?<![\w])" + re.escape(phrase if exact else phrase.lower()) + r"(?![\w])"
+        spans = []
+        for m in re.finditer(pattern, text):
+            if not any(self.taken[m.start():m.end()]):
+                self.taken[m.start():m.end()] = [True] * (m.end() - m.start())
+                spans.append((m.start(), m.end()))
+        return spans
+
+
+def _values(text: _Text, v: Vocabulary) -> list[Token]:
+    tokens = []
+    for i in text.candidates(v.value_index):
+        phrase, key, value = v.value_phrases[i]
+        # Short upper-case codes (JFK, UA, AS) only match as written, so "as" or
+        # "us" in a sentence is not a carrier.
+        code = phrase.isupper() and len(phrase) <= 3
+        for start, end in text.claim(phrase, exact=code):
+            tokens.append(Token("val", text.low[start:end], start, end, key, value))
+    return tokens
+
+
+def _columns(text: _Text, v: Vocabulary, multi: bool) -> list[Token]:
+    tokens = []
+    for i in text.candidates(v.phrase_index):
+        p = v.phrases[i]
+        if (" " in p.text) == multi:
+            for start, end in text.claim(p.text):
+                tokens.append(Token("col", p.text, start, end, p.column, weak=p.weak))
+    return tokens
+
+
+def _nouns(text: _Text, v: Vocabulary) -> list[Token]:
+    return [Token("ds", noun, start, end)
+            for noun in v.nouns for start, end in text.claim(noun)]
+
+
+def _rest(text: _Text) -> list[Token]:
+    tokens = []
+    for m in re.finditer(r"[a-z0-9]+(?:\.[0-9]+)?", text.low):
+        if any(text.taken[m.start():m.end()]):
+            continue
+        word = m.group()
+        if re.fullmatch(r"[0-9]+(\.[0-9]+)?", word):
+            num: float | int = float(word) if "." in word else int(word)
+            tokens.append(Token("num", word, m.start(), m.end(), value=num))
+        elif word in NUMBER_WORDS:
+            tokens.append(Token("num", word, m.start(), m.end(), value=NUMBER_WORDS[word]))
+        else:
+            tokens.append(Token("word", word, m.start(), m.end()))
+    return tokens
+
+
+def tokenize(question: str, v: Vocabulary) -> list[Token]:
+    """Values first (longest first), then multi-word column phrases, then words naming
+    the dataset's rows ("flights" before the column "flight", after "flight number"),
+    then one-word column names, then numbers and words."""
+    text = _Text(question)
+    tokens = _values(text, v) + _columns(text, v, multi=True) + _nouns(text, v)
+    tokens += _columns(text, v, multi=False) + _rest(text)
+    tokens.sort(key=lambda t: t.start)
+    return tokens
