@@ -14,11 +14,12 @@ from typing import Any
 from app.capacity import Capacity
 from app.catalog import Catalog
 from app.executors.base import Executor
+from app.executors.outcome import answer_problem, untrusted_message
 from app.guard import GuardRejection, check_plan
 from app.metrics import Metrics
 from app.settings import Settings
 from app.storage import Storage
-from runner.contract import failed_result, make_request, result_error
+from runner.contract import failed_result, make_request
 
 log = logging.getLogger("corral.runs")
 
@@ -51,6 +52,7 @@ class Runs:
         request = make_request(
             run_id, language, code, max_rows or self.settings.max_rows,
             self.settings.run_timeout_ms, self.settings.max_output_bytes,
+            self.settings.max_columns,
         )
         with self.capacity.slot():
             started = time.monotonic()
@@ -62,16 +64,27 @@ class Runs:
                     run_id, "unavailable", None, f"the sandbox could not be run: {exc}", 0
                 )
             duration_ms = int((time.monotonic() - started) * 1000)
-        problem = result_error(result)
-        if problem:
-            log.error("executor %s returned an invalid result: %s", self.executor.name, problem)
-            result = failed_result(
-                run_id, "crashed", None, f"the sandbox returned an invalid result ({problem})",
-                duration_ms,
-            )
+        result = self._owned(request, result, duration_ms)
         self.metrics.run_duration.observe(duration_ms / 1000)
         await self._finish(result, language, code, duration_ms, conversation_id)
         return result
+
+    def _owned(
+        self, request: dict[str, Any], result: Any, duration_ms: int
+    ) -> dict[str, Any]:
+        """The executor's result if it answers `request`; else a crashed result of our own.
+
+        Every executor already checks the sandbox's answer (outcome.answer_problem); this
+        is the last line before the audit row, so no identifier or shape the sandbox
+        chose is ever recorded, whatever the backend.
+        """
+        problem = answer_problem(request, result, server=True)
+        if problem is None:
+            return result
+        log.error("executor %s returned a result that does not answer run %s: %s",
+                  self.executor.name, request["run_id"], problem)
+        return failed_result(request["run_id"], "crashed", None, untrusted_message(problem),
+                             duration_ms)
 
     async def _finish(
         self, result: dict[str, Any], language: str, code: str, duration_ms: int,

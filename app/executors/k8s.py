@@ -42,6 +42,7 @@ from app.executors.base import (
     Executor,
     ExecutorUnavailable,
 )
+from app.executors.outcome import answer_problem
 from runner import contract
 
 log = logging.getLogger(__name__)
@@ -450,7 +451,7 @@ class K8sJobExecutor(Executor):
                 message = json.loads(line)
             except ValueError:
                 continue
-            if contract.result_error(message) is None:
+            if answer_problem(request, message) is None:  # untrusted: same check as docker
                 return message
         tail = data.decode("utf-8", errors="replace").strip()[-300:]
         return f"log ends with: {tail!r}" if tail else "the log is empty"
