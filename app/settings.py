@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     max_rows: int = Field(200, ge=1, le=10000)
     run_timeout_ms: int = Field(5000, ge=100, le=600000)
     max_output_bytes: int = Field(4 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    # Columns of one result table; a wider one is refused (runner/schema.json max_columns).
+    max_columns: int = Field(500, ge=1, le=10000)
     datasets_path: Path = Field(
         Path("/data"), description="Where the agent server reads the datasets and manifest."
     )
