@@ -173,7 +173,10 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
             detail = f"the database is unreachable ({type(exc).__name__}); check DATABASE_URL"
             body = {"status": "unavailable", "executor": ex.name, "detail": detail}
             return JSONResponse(body, status_code=503)
-        return JSONResponse({"status": "ready", "executor": ex.name})
+        body = {"status": "ready", "executor": ex.name}
+        if ex.weaker:  # an operator's explicit opt-in to weaker isolation: say so
+            body["isolation"] = f"weaker than intended: {ex.weaker}"
+        return JSONResponse(body)
 
     @app.get("/metrics")
     async def metrics_endpoint() -> Response:

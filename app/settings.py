@@ -47,6 +47,9 @@ class Settings(BaseSettings):
     sandbox_grace_ms: int = Field(3000, ge=0, le=60000)
     # bwrap mode: /tmp size inside the sandbox (docker mode uses a fixed 64m tmpfs).
     sandbox_tmp_size: str = Field("64m", description="e.g. 64m")
+    # bwrap mode: run even where no cgroup can cap the whole sandbox (memory, tasks), with
+    # per-process rlimits only. /readyz then says so. Off: bwrap mode refuses to start.
+    bwrap_allow_per_process_limits: bool = False
     runner_image: str = Field("corral/runner:latest", min_length=1)
     # Docker mode: where runner containers get /data. Empty = baked into the runner
     # image. Otherwise a named volume or an absolute host path, mounted read-only.

@@ -40,6 +40,9 @@ class ExecutorUnavailable(Exception):
 
 class Executor(abc.ABC):
     name: str = "abstract"
+    # Set by check() when the backend runs with weaker isolation than it should, by the
+    # operator's explicit choice (e.g. bwrap without cgroups); /readyz shows it.
+    weaker: str | None = None
 
     @abc.abstractmethod
     async def run(self, request: dict[str, Any]) -> dict[str, Any]:
