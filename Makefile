@@ -121,9 +121,14 @@ clean: ## stop compose and remove every Corral sandbox container left running
 
 # --- deployment ----------------------------------------------------------------
 
+# Knobs given on the command line or in the environment (make up UI_PORT=8081) reach the
+# converge as extra vars; the inventory's values stand otherwise.
+UP_VARS := $(if $(filter command line environment,$(origin UI_PORT)),-e corral_ui_port=$(UI_PORT)) \
+           $(if $(filter command line environment,$(origin UI_BIND)),-e corral_ui_bind=$(UI_BIND))
+
 .PHONY: up
-up: bootstrap ## converge this machine into the default local deployment (site.yml) and print the URL
-	$(BIN)/ansible-playbook site.yml
+up: bootstrap ## converge this machine into the default local deployment (site.yml) and print the URL (UI_PORT=, UI_BIND=)
+	$(BIN)/ansible-playbook site.yml $(UP_VARS)
 
 .PHONY: converge-ci
 converge-ci: bootstrap ## run site.yml through ansible-runner; fail on any failed or unreachable host
