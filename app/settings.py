@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     # per-process rlimits only. /readyz then says so. Off: bwrap mode refuses to start.
     bwrap_allow_per_process_limits: bool = False
     runner_image: str = Field("corral/runner:latest", min_length=1)
+    # Names this deployment on a shared engine: its sandboxes carry it as a label, and its
+    # start-up sweep (and `make clean`) removes only sandboxes with the same one.
+    deployment_id: str = Field("default", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
     # Docker mode: where runner containers get /data. Empty = baked into the runner
     # image. Otherwise a named volume or an absolute host path, mounted read-only.
     runner_datasets_source: str = ""

@@ -28,6 +28,7 @@ import requests
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 
 from app.executors.base import (
+    DEPLOYMENT_LABEL,
     SANDBOX_ENV,
     SANDBOX_LABEL,
     SANDBOX_LABEL_VALUE,
@@ -139,7 +140,8 @@ class DockerExecutor(Executor):
             "stdin_open": True,
             "detach": False,  # with stdin_open: AttachStdin + StdinOnce, our close = EOF
             "environment": dict(SANDBOX_ENV, CORRAL_DATA_DIR="/data"),
-            "labels": {SANDBOX_LABEL: SANDBOX_LABEL_VALUE, RUN_ID_LABEL: run_id},
+            "labels": {SANDBOX_LABEL: SANDBOX_LABEL_VALUE, RUN_ID_LABEL: run_id,
+                       DEPLOYMENT_LABEL: s.deployment_id},
             "host_config": host_config,
             "network_disabled": True,
         }
@@ -228,14 +230,16 @@ class DockerExecutor(Executor):
     def _sweep_blocking(self) -> int:
         """Remove sandboxes that ended, and running ones older than any run may last.
 
-        Young running ones are left alone: another agent server on the same Docker
-        daemon may be using them right now.
+        Only this deployment's (DEPLOYMENT_ID label): another Corral on the same engine
+        keeps its own. Young running ones are left alone: another agent server of this
+        deployment may be using them right now.
         """
         api = self._api()
         s = self.settings
         oldest_live = time.time() - (s.run_timeout_ms + s.sandbox_grace_ms) / 1000 - SWEEP_SLACK_S
         removed = 0
-        for c in api.containers(all=True, filters={"label": SANDBOX_LABEL}):
+        own = [SANDBOX_LABEL, f"{DEPLOYMENT_LABEL}={s.deployment_id}"]
+        for c in api.containers(all=True, filters={"label": own}):
             if c.get("State") in ("running", "created", "restarting") and c["Created"] > oldest_live:
                 continue
             try:
