@@ -23,6 +23,29 @@ from runner.contract import failed_result, make_request
 
 log = logging.getLogger("corral.runs")
 
+# What an analyst reads when the sandbox, not their question, failed. The details
+# (exception text, the operator's commands) go to the server log, and /readyz says
+# whether the backend is down; an analyst can do nothing with them.
+PLAIN_MESSAGES = {
+    "unavailable": "No sandbox could be started to answer this, so there is no result. "
+                   "Please try again in a minute; if it keeps happening, tell your operator "
+                   "(the details are in the server log under run {run_id}).",
+    "crashed": "The sandbox stopped without a usable answer. Please try again; if it keeps "
+               "happening, tell your operator (the details are in the server log under "
+               "run {run_id}).",
+}
+
+
+def _plain(result: dict[str, Any], executor: str) -> dict[str, Any]:
+    """The result with a plain message for a sandbox failure; the detail is logged."""
+    template = PLAIN_MESSAGES.get(result["status"])
+    if template is None or result["error"] is None:
+        return result
+    log.warning("run %s %s on %s: %s", result["run_id"], result["status"], executor,
+                result["error"]["message"])
+    plain = template.format(run_id=result["run_id"])
+    return dict(result, error=dict(result["error"], message=plain))
+
 
 class Runs:
     def __init__(
@@ -64,7 +87,7 @@ class Runs:
                     run_id, "unavailable", None, f"the sandbox could not be run: {exc}", 0
                 )
             duration_ms = int((time.monotonic() - started) * 1000)
-        result = self._owned(request, result, duration_ms)
+        result = _plain(self._owned(request, result, duration_ms), self.executor.name)
         self.metrics.run_duration.observe(duration_ms / 1000)
         await self._finish(result, language, code, duration_ms, conversation_id)
         return result
