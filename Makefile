@@ -113,17 +113,26 @@ dev: bootstrap images ## build images if needed, start ui + agent-server with co
 smoke: bootstrap ## ask the 3 canonical questions through the API and check the tables
 	$(PY) scripts/smoke.py --url http://localhost:$(UI_PORT) --wait 120
 
+# The deployment `make dev` starts (compose.yaml's DEPLOYMENT_ID default); its sandboxes
+# carry it as a label, so `make clean` leaves other Corrals on the same engine alone.
+DEPLOYMENT_ID ?= corral
+
 .PHONY: clean
-clean: ## stop compose and remove every Corral sandbox container left running
+clean: ## stop compose and remove this deployment's sandbox containers (DEPLOYMENT_ID) left running
 	-docker compose down --remove-orphans
-	-docker ps -aq --filter label=io.corral.sandbox | xargs -r docker rm -f
+	-docker ps -aq --filter label=io.corral.sandbox --filter label=io.corral.deployment=$(DEPLOYMENT_ID) | xargs -r docker rm -f
 	rm -rf $(STAMP) build/base-image
 
 # --- deployment ----------------------------------------------------------------
 
+# Knobs given on the command line or in the environment (make up UI_PORT=8081) reach the
+# converge as extra vars; the inventory's values stand otherwise.
+UP_VARS := $(if $(filter command line environment,$(origin UI_PORT)),-e corral_ui_port=$(UI_PORT)) \
+           $(if $(filter command line environment,$(origin UI_BIND)),-e corral_ui_bind=$(UI_BIND))
+
 .PHONY: up
-up: bootstrap ## converge this machine into the default local deployment (site.yml) and print the URL
-	$(BIN)/ansible-playbook site.yml
+up: bootstrap ## converge this machine into the default local deployment (site.yml) and print the URL (UI_PORT=, UI_BIND=)
+	$(BIN)/ansible-playbook site.yml $(UP_VARS)
 
 .PHONY: converge-ci
 converge-ci: bootstrap ## run site.yml through ansible-runner; fail on any failed or unreachable host

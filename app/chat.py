@@ -37,7 +37,9 @@ def summarize(plan: Plan, result: dict[str, Any]) -> str:
         return f"The plan was refused before running: {error}"
     if status == "error":
         return f"The query failed: {error}"
-    return f"The sandbox stopped the run ({status}): {error}"
+    # The result's error (shown once, under its heading, by the UI) has the rest: the
+    # answer line does not repeat it.
+    return f"The sandbox stopped the run ({status}): there is no table this time."
 
 
 class Chat:

@@ -131,6 +131,8 @@ class Health(BaseModel):
 class Ready(BaseModel):
     status: Literal["ready"]
     executor: str
+    isolation: str | None = Field(None, description="Present only when an operator opted in "
+                                  "to isolation weaker than intended; says how it is weaker.")
 
 
 class Unavailable(BaseModel):

@@ -14,13 +14,37 @@ from typing import Any
 from app.capacity import Capacity
 from app.catalog import Catalog
 from app.executors.base import Executor
+from app.executors.outcome import answer_problem, untrusted_message
 from app.guard import GuardRejection, check_plan
 from app.metrics import Metrics
 from app.settings import Settings
 from app.storage import Storage
-from runner.contract import failed_result, make_request, result_error
+from runner.contract import failed_result, make_request
 
 log = logging.getLogger("corral.runs")
+
+# What an analyst reads when the sandbox, not their question, failed. The details
+# (exception text, the operator's commands) go to the server log, and /readyz says
+# whether the backend is down; an analyst can do nothing with them.
+PLAIN_MESSAGES = {
+    "unavailable": "No sandbox could be started to answer this, so there is no result. "
+                   "Please try again in a minute; if it keeps happening, tell your operator "
+                   "(the details are in the server log under run {run_id}).",
+    "crashed": "The sandbox stopped without a usable answer. Please try again; if it keeps "
+               "happening, tell your operator (the details are in the server log under "
+               "run {run_id}).",
+}
+
+
+def _plain(result: dict[str, Any], executor: str) -> dict[str, Any]:
+    """The result with a plain message for a sandbox failure; the detail is logged."""
+    template = PLAIN_MESSAGES.get(result["status"])
+    if template is None or result["error"] is None:
+        return result
+    log.warning("run %s %s on %s: %s", result["run_id"], result["status"], executor,
+                result["error"]["message"])
+    plain = template.format(run_id=result["run_id"])
+    return dict(result, error=dict(result["error"], message=plain))
 
 
 class Runs:
@@ -51,6 +75,7 @@ class Runs:
         request = make_request(
             run_id, language, code, max_rows or self.settings.max_rows,
             self.settings.run_timeout_ms, self.settings.max_output_bytes,
+            self.settings.max_columns,
         )
         with self.capacity.slot():
             started = time.monotonic()
@@ -62,16 +87,27 @@ class Runs:
                     run_id, "unavailable", None, f"the sandbox could not be run: {exc}", 0
                 )
             duration_ms = int((time.monotonic() - started) * 1000)
-        problem = result_error(result)
-        if problem:
-            log.error("executor %s returned an invalid result: %s", self.executor.name, problem)
-            result = failed_result(
-                run_id, "crashed", None, f"the sandbox returned an invalid result ({problem})",
-                duration_ms,
-            )
+        result = _plain(self._owned(request, result, duration_ms), self.executor.name)
         self.metrics.run_duration.observe(duration_ms / 1000)
         await self._finish(result, language, code, duration_ms, conversation_id)
         return result
+
+    def _owned(
+        self, request: dict[str, Any], result: Any, duration_ms: int
+    ) -> dict[str, Any]:
+        """The executor's result if it answers `request`; else a crashed result of our own.
+
+        Every executor already checks the sandbox's answer (outcome.answer_problem); this
+        is the last line before the audit row, so no identifier or shape the sandbox
+        chose is ever recorded, whatever the backend.
+        """
+        problem = answer_problem(request, result, server=True)
+        if problem is None:
+            return result
+        log.error("executor %s returned a result that does not answer run %s: %s",
+                  self.executor.name, request["run_id"], problem)
+        return failed_result(request["run_id"], "crashed", None, untrusted_message(problem),
+                             duration_ms)
 
     async def _finish(
         self, result: dict[str, Any], language: str, code: str, duration_ms: int,

@@ -33,6 +33,8 @@ class Settings(BaseSettings):
     max_rows: int = Field(200, ge=1, le=10000)
     run_timeout_ms: int = Field(5000, ge=100, le=600000)
     max_output_bytes: int = Field(4 * 1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    # Columns of one result table; a wider one is refused (runner/schema.json max_columns).
+    max_columns: int = Field(500, ge=1, le=10000)
     datasets_path: Path = Field(
         Path("/data"), description="Where the agent server reads the datasets and manifest."
     )
@@ -45,7 +47,13 @@ class Settings(BaseSettings):
     sandbox_grace_ms: int = Field(3000, ge=0, le=60000)
     # bwrap mode: /tmp size inside the sandbox (docker mode uses a fixed 64m tmpfs).
     sandbox_tmp_size: str = Field("64m", description="e.g. 64m")
+    # bwrap mode: run even where no cgroup can cap the whole sandbox (memory, tasks), with
+    # per-process rlimits only. /readyz then says so. Off: bwrap mode refuses to start.
+    bwrap_allow_per_process_limits: bool = False
     runner_image: str = Field("corral/runner:latest", min_length=1)
+    # Names this deployment on a shared engine: its sandboxes carry it as a label, and its
+    # start-up sweep (and `make clean`) removes only sandboxes with the same one.
+    deployment_id: str = Field("default", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
     # Docker mode: where runner containers get /data. Empty = baked into the runner
     # image. Otherwise a named volume or an absolute host path, mounted read-only.
     runner_datasets_source: str = ""

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 SCHEMA_PATH = Path(__file__).with_name("schema.json")
 VERSION = 1
 DEFAULT_MAX_OUTPUT_BYTES = 4 * 1024 * 1024
+DEFAULT_MAX_COLUMNS = 500
 
 # status -> the error type that goes with it when the executor writes the result itself
 STATUS_ERROR_TYPE = {
@@ -73,6 +74,7 @@ def make_request(
     max_rows: int,
     timeout_ms: int,
     max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
+    max_columns: int = DEFAULT_MAX_COLUMNS,
 ) -> dict[str, Any]:
     return {
         "version": VERSION,
@@ -82,6 +84,7 @@ def make_request(
         "max_rows": max_rows,
         "timeout_ms": timeout_ms,
         "max_output_bytes": max_output_bytes,
+        "max_columns": max_columns,
     }
 
 

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from runner.errors import RunFailure
+from runner.table import MAX_NAME_CHARS, text
 
 # The `duckdb` package is a large Python layer over its compiled engine `_duckdb`;
 # SQL mode needs only the engine, which imports in ~25 ms instead of ~150 ms, on
@@ -134,4 +135,5 @@ def sql_failure(exc: BaseException) -> RunFailure:
 
 
 def column_types(description: Any) -> list[dict[str, str]]:
-    return [{"name": str(d[0]), "type": str(d[1])} for d in description or []]
+    return [{"name": text(str(d[0]), MAX_NAME_CHARS), "type": text(str(d[1]), MAX_NAME_CHARS)}
+            for d in description or []]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -25,9 +26,11 @@ from runner.errors import RunFailure, RunTimeout, invalid_request
 from runner.limits import CapturedOutput, Deadline, take_stdout
 from runner.request_check import request_problem
 from runner.sql_mode import run_sql
-from runner.table import Table
+from runner.table import Table, text
 
 MAX_REQUEST_BYTES = 2 * 1024 * 1024  # code is capped at 100,000 characters by the schema
+RUN_ID = re.compile(contract.schema()["$defs"]["request"]["properties"]["run_id"]["pattern"])
+MAX_MESSAGE_CHARS = 2000  # an error message (runner/schema.json allows 4096)
 
 
 def _is_complete_json(data: bytes) -> bool:
@@ -93,7 +96,7 @@ class ResultWriter:
 
     def failed(self, failure: RunFailure) -> dict[str, Any]:
         return contract.failed_result(self.run_id, failure.status, failure.error_type,
-                                      failure.message, self.elapsed_ms())
+                                      text(failure.message, MAX_MESSAGE_CHARS), self.elapsed_ms())
 
     def write(self, result: dict[str, Any]) -> None:
         with self._lock:
@@ -134,6 +137,7 @@ def execute(request: dict[str, Any], writer: ResultWriter) -> Table:
     files = database.dataset_files()
     con = database.connect(files)
     language, code, max_rows = request["language"], request["code"], request["max_rows"]
+    max_columns = request.get("max_columns", contract.DEFAULT_MAX_COLUMNS)
     if language == "python":
         from runner import python_mode  # pandas costs ~300 ms: SQL mode never loads it
 
@@ -143,8 +147,8 @@ def execute(request: dict[str, Any], writer: ResultWriter) -> Table:
 
     with Deadline(request["timeout_ms"] / 1000, con.interrupt, give_up):
         if language == "sql":
-            return run_sql(con, code, max_rows)
-        return python_mode.run_python(con, list(files), code, max_rows)
+            return run_sql(con, code, max_rows, max_columns)
+        return python_mode.run_python(con, list(files), code, max_rows, max_columns)
 
 
 def timeout_failure(request: dict[str, Any]) -> RunFailure:
@@ -166,12 +170,13 @@ def main() -> int:
     request: dict[str, Any] = {}
     try:
         request = read_request()
-        if isinstance(request, dict) and isinstance(request.get("run_id"), str):
-            writer.run_id = request["run_id"][:64]
+        run_id = request.get("run_id") if isinstance(request, dict) else None
+        if isinstance(run_id, str) and RUN_ID.fullmatch(run_id):  # else "unknown"
+            writer.run_id = run_id
         problem = request_problem(request)
         if problem:
             raise invalid_request(problem)
-        for name in ("max_rows", "timeout_ms", "max_output_bytes"):  # 10.0 is a valid 10
+        for name in ("max_rows", "timeout_ms", "max_output_bytes", "max_columns"):  # 10.0 is a valid 10
             if name in request:
                 request[name] = int(request[name])
         writer.max_output_bytes = request.get("max_output_bytes",

@@ -9,10 +9,7 @@ locked DuckDB connection as SQL mode), `pd` and `np`.
 from __future__ import annotations
 
 import builtins
-import datetime as dt
-import decimal
 import traceback
-import uuid
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -22,10 +19,10 @@ import pandas as pd
 
 from runner import database
 from runner.errors import RunFailure, RunTimeout
-from runner.table import Table, json_rows
+from runner.frame import EXAMPLE, frame_table
+from runner.table import Table
 
 USER_FILE = "<your code>"
-EXAMPLE = "result = penguins.groupby('species', as_index=False)['body_mass_g'].mean()"
 
 
 class LazyDatasets(Mapping):
@@ -106,7 +103,7 @@ def _failure(code: str, exc: BaseException) -> RunFailure:
 
 
 def run_python(con: duckdb.DuckDBPyConnection, names: list[str], code: str,
-               max_rows: int) -> Table:
+               max_rows: int, max_columns: int) -> Table:
     datasets = LazyDatasets(con, names)
     scope: dict[str, Any] = {
         "__name__": "__main__",
@@ -127,85 +124,6 @@ def run_python(con: duckdb.DuckDBPyConnection, names: list[str], code: str,
             "error", "no_result",
             "the code did not assign a table to `result`: end it with e.g. " + EXAMPLE,
         )
-    return dataframe_table(to_dataframe(scope["result"]), max_rows)
+    return frame_table(scope["result"], max_rows, max_columns)
 
 
-SCALARS = (str, int, float, bool, bytes, decimal.Decimal, dt.date, dt.time, dt.timedelta,
-           uuid.UUID, np.generic, type(None))
-
-
-def _is_scalar(value: Any) -> bool:
-    return isinstance(value, SCALARS) or value is pd.NaT or value is pd.NA
-
-
-def to_dataframe(result: Any) -> pd.DataFrame:
-    """Turn what the code left in `result` into a DataFrame, or say what was expected."""
-    if isinstance(result, pd.DataFrame):
-        frame = result
-    elif isinstance(result, pd.Series):
-        frame = result.to_frame(name=result.name if result.name is not None else "result")
-    elif isinstance(result, dict):
-        values = list(result.values())
-        if values and all(_is_scalar(v) for v in values):
-            frame = pd.DataFrame([result])  # one record
-        else:
-            try:
-                frame = pd.DataFrame(result)
-            except ValueError as exc:
-                raise RunFailure("error", "no_result",
-                                 f"`result` is a dict that is not a table: {exc}") from None
-    elif isinstance(result, (list, tuple)):
-        items = list(result)
-        if items and all(isinstance(i, dict) for i in items):
-            frame = pd.DataFrame(items)
-        elif all(_is_scalar(i) for i in items):
-            frame = pd.DataFrame({"result": items})
-        else:
-            frame = pd.DataFrame(items)
-    elif isinstance(result, np.ndarray):
-        frame = pd.DataFrame(result if result.ndim == 2 else {"result": result.ravel()})
-    elif _is_scalar(result):
-        frame = pd.DataFrame({"result": [result]})
-    else:
-        raise RunFailure(
-            "error", "no_result",
-            f"`result` is a {type(result).__name__}; assign a DataFrame, Series, list of dicts, "
-            "dict of lists or a single value, e.g. " + EXAMPLE,
-        )
-    return _flatten(frame)
-
-
-def _flatten(frame: pd.DataFrame) -> pd.DataFrame:
-    """Index (when it carries data) becomes columns; column names become unique strings."""
-    index = frame.index
-    if not (isinstance(index, pd.RangeIndex) and index.name is None and index.start == 0
-            and index.step == 1):
-        frame = frame.reset_index()
-    names, seen = [], set()
-    for col in frame.columns:
-        name = "_".join(str(p) for p in col if str(p)) if isinstance(col, tuple) else str(col)
-        base, n = name or "column", 1
-        while name in seen or not name:
-            n += 1
-            name = f"{base}_{n}"
-        seen.add(name)
-        names.append(name)
-    frame = frame.copy(deep=False)
-    frame.columns = names
-    return frame
-
-
-def dataframe_table(frame: pd.DataFrame, max_rows: int) -> Table:
-    """DuckDB reads the DataFrame: the same type names and cell values as SQL mode."""
-    head = frame.head(max_rows)
-    truncated = len(frame) > max_rows
-    reader = duckdb.connect(":memory:", config={"threads": 1})
-    try:
-        relation = reader.from_df(head)
-    except duckdb.Error:
-        # Mixed Python objects in a column: show them as text rather than fail.
-        head = head.apply(lambda s: s.map(lambda v: v if v is None else str(v))
-                          if s.dtype == object else s)
-        relation = reader.from_df(head)
-    columns = [{"name": n, "type": str(t)} for n, t in zip(relation.columns, relation.types)]
-    return Table(columns=columns, rows=json_rows(relation.fetchall()), truncated=truncated)

@@ -44,6 +44,18 @@ def call(url: str, body: dict[str, Any] | None = None, timeout: float = 60) -> A
             from None
 
 
+def forget(base: str, answer: Any) -> None:
+    """Delete the conversation the check started: checks leave no trace in users' history."""
+    conversation_id = answer.get("conversation_id") if isinstance(answer, dict) else None
+    if conversation_id:
+        request = urllib.request.Request(f"{base}/api/conversations/{conversation_id}",
+                                         method="DELETE")
+        try:
+            urllib.request.urlopen(request, timeout=30).close()
+        except (urllib.error.URLError, OSError) as exc:
+            print(f"warning: could not delete the smoke conversation: {exc}", file=sys.stderr)
+
+
 def wait_ready(base: str, seconds: float) -> None:
     """Poll /readyz (or /api/readyz through the UI's proxy) until ready, at most `seconds`."""
     deadline = time.monotonic() + seconds
@@ -104,6 +116,7 @@ def ask(base: str, dataset: str, question: str) -> str:
     started = time.monotonic()
     answer = call(base + "/api/chat", {"question": question})
     elapsed = time.monotonic() - started
+    forget(base, answer)
     result = answer.get("result") or {}
     if result.get("status") != "ok":
         error = (result.get("error") or {}).get("message") or answer.get("message")

@@ -23,8 +23,9 @@ _NOT_READY = {503: {"model": Unavailable, "description": "The sandbox backend or
 
 
 # /api/readyz: the same check, reachable through the UI's /api/ proxy.
-@router.get("/readyz", response_model=Ready, responses=_NOT_READY)
-@router.get("/api/readyz", response_model=Ready, responses=_NOT_READY, include_in_schema=False)
+@router.get("/readyz", response_model=Ready, responses=_NOT_READY, response_model_exclude_none=True)
+@router.get("/api/readyz", response_model=Ready, responses=_NOT_READY,
+            response_model_exclude_none=True, include_in_schema=False)
 async def readyz(executor: ExecutorDep, storage: StoreDep) -> Ready | JSONResponse:
     """Ready when the sandbox backend answers and the database accepts a query."""
     try:
@@ -35,7 +36,9 @@ async def readyz(executor: ExecutorDep, storage: StoreDep) -> Ready | JSONRespon
     except Exception as exc:  # noqa: BLE001 - any database failure means "not ready"
         detail = f"the database is unreachable ({type(exc).__name__}); check DATABASE_URL"
         return _unavailable(executor.name, detail)
-    return Ready(status="ready", executor=executor.name)
+    # An operator's explicit opt-in to weaker isolation: say so.
+    weaker = f"weaker than intended: {executor.weaker}" if executor.weaker else None
+    return Ready(status="ready", executor=executor.name, isolation=weaker)
 
 
 def _unavailable(executor: str, detail: str) -> JSONResponse:

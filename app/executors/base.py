@@ -17,6 +17,9 @@ from typing import Any
 # from a crashed server can be found and removed.
 SANDBOX_LABEL = "io.corral.sandbox"
 SANDBOX_LABEL_VALUE = "runner"
+# Which deployment made the sandbox (DEPLOYMENT_ID): sweeps and `make clean` touch only
+# their own, never those of another Corral on the same engine.
+DEPLOYMENT_LABEL = "io.corral.deployment"
 
 # The unprivileged uid/gid every sandbox runs as (the runner image's `runner` user).
 SANDBOX_UID = 10001
@@ -40,6 +43,9 @@ class ExecutorUnavailable(Exception):
 
 class Executor(abc.ABC):
     name: str = "abstract"
+    # Set by check() when the backend runs with weaker isolation than it should, by the
+    # operator's explicit choice (e.g. bwrap without cgroups); /readyz shows it.
+    weaker: str | None = None
 
     @abc.abstractmethod
     async def run(self, request: dict[str, Any]) -> dict[str, Any]:

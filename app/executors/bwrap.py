@@ -11,12 +11,17 @@ CPU) are set before exec and inherited by everything inside.
 How the non-root uid is reached depends on who we are:
 
 * root (the agent server's own container, CI): bwrap runs privileged with no user
-  namespace, remounts /tmp noexec, and `setpriv` drops to host uid 10001 with an
-  empty capability bounding set. The sandbox is then a real unprivileged host user,
-  so RLIMIT_NPROC holds (the kernel never enforces it for uid 0, not even for uid 0
-  mapped into a user namespace: a fork bomb would run free).
-* not root: bwrap makes a user namespace and maps our uid to 10001 inside. /tmp
-  cannot be made noexec this way (bwrap has no mount options).
+  namespace, /tmp is bound from a per-run noexec host tmpfs, and `setpriv` drops to
+  host uid 10001 with an empty capability bounding set. The sandbox is then a real
+  unprivileged host user, so RLIMIT_NPROC holds (the kernel never enforces it for uid
+  0, not even for uid 0 mapped into a user namespace: a fork bomb would run free).
+* not root: bwrap makes a user namespace and maps our uid to 10001 inside, with
+  --disable-userns so code inside cannot make another. /tmp cannot be made noexec
+  this way (bwrap has no mount options).
+
+In both, confinement.py adds what bwrap alone lacks next to Docker: a seccomp filter
+(no new namespaces, mounts, ptrace, keyring, bpf, ...) and a cgroup that caps the
+memory and tasks of the whole sandbox, not only of each process.
 """
 
 from __future__ import annotations
@@ -30,11 +35,13 @@ import os
 import resource
 import shutil
 import subprocess
+import threading
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from app.executors.base import SANDBOX_ENV, SANDBOX_UID, Executor, ExecutorUnavailable
+from app.executors.confinement import Confinement
 from app.executors.outcome import output_cap, result_from
 from app.executors.process import run_process
 from app.settings import Settings
@@ -65,26 +72,34 @@ class BubblewrapExecutor(Executor):
     async def run(self, request: dict[str, Any]) -> dict[str, Any]:
         run_id = request["run_id"]
         deadline_s = (request["timeout_ms"] + self.settings.sandbox_grace_ms) / 1000
+        confined = self._confinement(run_id)
         try:
             # Off the event loop: the first call asks the interpreter for its prefixes,
-            # every call scans /proc for the process limit.
+            # every call scans /proc for the process limit and sets up the confinement.
             argv, limits = await asyncio.to_thread(
-                lambda: (self._argv(), self._limits(deadline_s))
+                lambda: (self._argv(confined.open()), self._limits(deadline_s))
             )
+            end = await run_process(
+                argv,
+                json.dumps(request).encode(),
+                deadline_s=deadline_s,
+                output_cap=output_cap(request),
+                env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
+                cwd="/",
+                preexec_fn=confined.preexec(limits),
+                pass_fds=[confined.seccomp_fd],
+            )
+            end.oom_killed = end.oom_killed or confined.oom_killed()
         except ExecutorUnavailable as exc:
             return contract.failed_result(run_id, "unavailable", None, str(exc), 0)
-        end = await run_process(
-            argv,
-            json.dumps(request).encode(),
-            deadline_s=deadline_s,
-            output_cap=output_cap(request),
-            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
-            cwd="/",
-            preexec_fn=limits,
-        )
+        finally:
+            await asyncio.to_thread(confined.close)
         return result_from(request, end)
 
-    def _argv(self) -> list[str]:
+    def _confinement(self, name: str) -> Confinement:
+        return Confinement(name, self.settings, self.as_root, _bytes(self.settings.sandbox_tmp_size))
+
+    def _argv(self, confined: Confinement) -> list[str]:
         s = self.settings
         bwrap = shutil.which("bwrap")
         if bwrap is None:
@@ -95,10 +110,11 @@ class BubblewrapExecutor(Executor):
                 "datasets directory (manifest.json + *.parquet)."
             )
         argv = [bwrap, "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts",
-                "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv"]
+                "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv",
+                "--seccomp", str(confined.seccomp_fd)]
         if not self.as_root:
-            argv += ["--unshare-user", "--uid", str(SANDBOX_UID), "--gid", str(SANDBOX_GID),
-                     "--cap-drop", "ALL"]
+            argv += ["--unshare-user", "--disable-userns", "--uid", str(SANDBOX_UID),
+                     "--gid", str(SANDBOX_GID), "--cap-drop", "ALL"]
         argv += ["--ro-bind", "/usr", "/usr"]
         for d in SYSTEM_DIRS:
             if os.path.islink(d):
@@ -107,11 +123,11 @@ class BubblewrapExecutor(Executor):
                 argv += ["--ro-bind", d, d]
         # The private /tmp comes before the binds: bwrap mounts in order, and a Python
         # prefix or checkout that lives under /tmp must stay visible on top of it.
-        argv += [
-            "--proc", "/proc",
-            "--dev", "/dev",
-            "--perms", "1777", "--size", str(_bytes(s.sandbox_tmp_size)), "--tmpfs", "/tmp",
-        ]
+        argv += ["--proc", "/proc", "--dev", "/dev"]
+        if confined.tmp_source:  # root: a noexec host tmpfs (bind mounts keep its flags)
+            argv += ["--bind", confined.tmp_source, "/tmp"]
+        else:
+            argv += ["--perms", "1777", "--size", str(_bytes(s.sandbox_tmp_size)), "--tmpfs", "/tmp"]
         for prefix in self._python_prefixes:
             argv += _parents(prefix) + ["--ro-bind", prefix, prefix]
         argv += [
@@ -127,11 +143,10 @@ class BubblewrapExecutor(Executor):
         runner = [str(s.runner_python), "-m", "runner"]
         if not self.as_root:
             return argv + ["--", *runner]
-        # Privileged bwrap: make /tmp noexec, then become uid 10001 for good.
+        # Privileged bwrap: become uid 10001 for good.
         drop = ["/usr/bin/setpriv", f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_GID}",
                 "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
-        script = 'mount -o remount,noexec,nosuid,nodev /tmp && exec "$@"'
-        return argv + ["--", "/bin/sh", "-c", script, "sh", *drop, "--", *runner]
+        return argv + ["--", *drop, "--", *runner]
 
     @cached_property
     def _python_prefixes(self) -> list[str]:
@@ -188,13 +203,22 @@ class BubblewrapExecutor(Executor):
         await asyncio.to_thread(self._check_blocking)
 
     def _check_blocking(self) -> None:
-        argv = self._argv()
-        # One real sandbox that does nothing: proves namespaces and binds work here.
-        probe = argv[: argv.index("--")] + ["--", "/bin/true"]
-        if self.as_root:
-            probe = argv[: argv.index("--")] + ["--", "/usr/bin/setpriv", f"--reuid={SANDBOX_UID}",
-                                                  f"--regid={SANDBOX_GID}", "--clear-groups", "/bin/true"]
-        done = subprocess.run(probe, check=False, capture_output=True, text=True, timeout=30)
+        confined = self._confinement(f"probe-{os.getpid()}-{threading.get_ident()}")
+        try:
+            argv = self._argv(confined.open())
+            self.weaker = confined.weaker
+            # One real sandbox that does nothing: proves namespaces, binds, the seccomp
+            # filter and the cgroup work here.
+            probe = argv[: argv.index("--")] + ["--", "/bin/true"]
+            if self.as_root:
+                probe = argv[: argv.index("--")] + [
+                    "--", "/usr/bin/setpriv", f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_GID}",
+                    "--clear-groups", "/bin/true"]
+            done = subprocess.run(probe, check=False, capture_output=True, text=True, timeout=30,
+                                  pass_fds=[confined.seccomp_fd], preexec_fn=confined.preexec(
+                                      lambda: None))
+        finally:
+            confined.close()
         if done.returncode != 0:
             raise ExecutorUnavailable(
                 f"bubblewrap cannot create a sandbox here: {done.stderr.strip()[:300]}. "

@@ -28,6 +28,7 @@ import requests
 from docker.errors import APIError, DockerException, ImageNotFound, NotFound
 
 from app.executors.base import (
+    DEPLOYMENT_LABEL,
     SANDBOX_ENV,
     SANDBOX_LABEL,
     SANDBOX_LABEL_VALUE,
@@ -69,6 +70,18 @@ class DockerExecutor(Executor):
                 )
             return self._client.api
 
+    def _forget_client(self, exc: Exception) -> None:
+        """After a lost connection, the next call builds a fresh client: a restarted
+        engine is reached again without restarting the agent (its pooled connections
+        point at the old socket)."""
+        if isinstance(exc, (requests.ConnectionError, ConnectionError, OSError)) or (
+                "Connection" in type(exc).__name__ or "connection" in str(exc).lower()):
+            with self._lock:
+                client, self._client = self._client, None
+            if client is not None:
+                with contextlib.suppress(Exception):
+                    client.close()
+
     # --- run -----------------------------------------------------------------------
 
     async def run(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -81,6 +94,7 @@ class DockerExecutor(Executor):
             api = self._api()
             cid = api.create_container(**self._container_config(run_id))["Id"]
         except (DockerException, requests.RequestException) as exc:
+            self._forget_client(exc)
             return contract.failed_result(
                 run_id, "unavailable", None, _unavailable_message(exc, self.settings), 0
             )
@@ -88,6 +102,7 @@ class DockerExecutor(Executor):
             end = self._converse(api, cid, request, started)
             return result_from(request, end)
         except (DockerException, requests.RequestException, OSError) as exc:
+            self._forget_client(exc)
             log.warning("run %s: docker failed mid-run: %s", run_id, exc)
             elapsed = int((time.monotonic() - started) * 1000)
             return contract.failed_result(
@@ -125,7 +140,8 @@ class DockerExecutor(Executor):
             "stdin_open": True,
             "detach": False,  # with stdin_open: AttachStdin + StdinOnce, our close = EOF
             "environment": dict(SANDBOX_ENV, CORRAL_DATA_DIR="/data"),
-            "labels": {SANDBOX_LABEL: SANDBOX_LABEL_VALUE, RUN_ID_LABEL: run_id},
+            "labels": {SANDBOX_LABEL: SANDBOX_LABEL_VALUE, RUN_ID_LABEL: run_id,
+                       DEPLOYMENT_LABEL: s.deployment_id},
             "host_config": host_config,
             "network_disabled": True,
         }
@@ -214,14 +230,16 @@ class DockerExecutor(Executor):
     def _sweep_blocking(self) -> int:
         """Remove sandboxes that ended, and running ones older than any run may last.
 
-        Young running ones are left alone: another agent server on the same Docker
-        daemon may be using them right now.
+        Only this deployment's (DEPLOYMENT_ID label): another Corral on the same engine
+        keeps its own. Young running ones are left alone: another agent server of this
+        deployment may be using them right now.
         """
         api = self._api()
         s = self.settings
         oldest_live = time.time() - (s.run_timeout_ms + s.sandbox_grace_ms) / 1000 - SWEEP_SLACK_S
         removed = 0
-        for c in api.containers(all=True, filters={"label": SANDBOX_LABEL}):
+        own = [SANDBOX_LABEL, f"{DEPLOYMENT_LABEL}={s.deployment_id}"]
+        for c in api.containers(all=True, filters={"label": own}):
             if c.get("State") in ("running", "created", "restarting") and c["Created"] > oldest_live:
                 continue
             try:
@@ -288,8 +306,9 @@ def _unavailable_message(exc: Exception, settings: Settings) -> str:
                     "EXECUTION_MODE=bwrap to run sandboxes with bubblewrap."
                 )
             return (
-                f"The Docker daemon is not running (no socket at {sock}). Start it: "
-                "`sudo service docker start` (or `sudo dockerd &` where there is no init)."
+                f"The Docker engine's socket {sock} does not exist: the engine is stopped or "
+                "restarting (start it: `sudo systemctl start docker`; without systemd "
+                "`sudo dockerd >/var/log/dockerd.log 2>&1 &`). This server reconnects by itself."
             )
         if "Permission denied" in text:
             return (
@@ -300,8 +319,10 @@ def _unavailable_message(exc: Exception, settings: Settings) -> str:
         exc, requests.ConnectionError
     ):
         return (
-            f"The Docker daemon at {host} is not answering ({text[:200]}). Start it: "
-            "`sudo service docker start` (or `sudo dockerd &`)."
+            f"The Docker engine at {host} refused the connection ({text[:200]}): it is "
+            "stopping or restarting, and this server reconnects by itself when it is back. "
+            "If it stays so while `docker info` works on the host, this server's container "
+            "holds an old socket file: mount the socket's directory (compose.yaml does)."
         )
     if isinstance(exc, APIError):
         return f"Docker refused to start the sandbox: {exc.explanation or text}"

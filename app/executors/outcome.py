@@ -2,20 +2,30 @@
 
 Every local executor (docker, bwrap, unsafe-local) ends the same way: some bytes
 on stdout, the tail of stderr, an exit state, and whether *we* stopped it (deadline,
-output cap). The runner's own answer wins whenever it printed a valid one; when it
-could not answer (killed, OOM, crashed), the executor writes the result from the
+output cap). The runner's own answer wins whenever it printed a believable one; when
+it could not answer (killed, OOM, crashed), the executor writes the result from the
 exit state here, so every backend reports the same failure the same way.
+
+What the sandbox prints is untrusted: user code runs in the same process as the
+runner and can write anything to its result stream. `answer_problem` is the one
+check every executor (Kubernetes too) applies to it before it is believed: the
+schema, then that it answers *this* request (run_id, a status a runner may give,
+an error that goes with that status, row/column counts within what was asked).
+An answer that fails it is reported as the sandbox failure it is (status crashed).
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import signal
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 from runner import contract
+
+log = logging.getLogger(__name__)
 
 # Bytes of stdout read beyond the request's max_output_bytes before we stop the
 # sandbox: the runner's own envelope around a capped result needs a little room.
@@ -63,7 +73,11 @@ def result_from(request: dict[str, Any], end: Ending) -> dict[str, Any]:
         )
     answer, why_not = _parse(end.stdout)
     if answer is not None:
-        return dict(answer)  # a copy: the parsed one is cached
+        problem = answer_problem(request, answer)
+        if problem is None:
+            return _owned(answer, end)
+        log.warning("run %s: discarded the sandbox's answer: %s", run_id, problem)
+        return failed("crashed", untrusted_message(problem))
     stderr = end.stderr_tail.decode("utf-8", "replace").strip()
     if end.oom_killed or _memory_signs(end, stderr):
         return failed(
@@ -76,6 +90,73 @@ def result_from(request: dict[str, Any], end: Ending) -> dict[str, Any]:
         tail = f": {stderr[-500:]}" if stderr else ""
         return failed("crashed", f"The sandbox {how} without an answer{tail}")
     return failed("crashed", f"The sandbox answered with {why_not}")
+
+
+# The error types that go with each status a runner may answer with.
+ERRORS_OF_STATUS = {
+    "ok": (None,),
+    "error": ("invalid_request", "sql_error", "python_error", "no_result", "not_allowed"),
+    "timeout": ("timeout",),
+    "oom": ("oom",),
+    "output_limit": ("output_limit",),
+    "crashed": ("crashed",),
+}
+# Statuses only the server gives (the guard, a backend that could not start).
+SERVER_ERRORS_OF_STATUS = {"unavailable": ("sandbox_unavailable",), "rejected": ("rejected",)}
+UNTRUSTED = "The sandbox returned an answer that does not fit the question it was sent, so it was discarded"
+
+
+def untrusted_message(problem: str) -> str:
+    """What a person sees for a discarded answer (the problem is cut: it may quote it)."""
+    return f"{UNTRUSTED} ({problem[:300]})"
+
+
+def answer_problem(request: dict[str, Any], answer: Any, *, server: bool = False) -> str | None:
+    """None when `answer` is a schema-valid result that answers `request`, else why not.
+
+    server=True also accepts the statuses only the server gives (for a result an
+    executor wrote itself); a sandbox's answer is always checked with server=False.
+    """
+    problem = contract.result_error(answer)
+    if problem:
+        return f"it breaks the runner contract: {problem}"
+    if answer["run_id"] != request["run_id"]:
+        return "its run_id is not the one this run was given"
+    status = answer["status"]
+    allowed = dict(ERRORS_OF_STATUS, **(SERVER_ERRORS_OF_STATUS if server else {}))
+    if status not in allowed:
+        return f"status {status!r} is the server's to give, not the sandbox's"
+    error_type = answer["error"]["type"] if answer["error"] else None
+    if error_type not in allowed[status]:
+        return f"status {status!r} with error type {error_type!r}"
+    return _table_problem(request, answer)
+
+
+def _table_problem(request: dict[str, Any], answer: dict[str, Any]) -> str | None:
+    rows, width = answer["rows"], len(answer["columns"])
+    if answer["status"] != "ok" and (rows or width or answer["truncated"]):
+        return f"status {answer['status']!r} with a table"
+    if answer["row_count"] != len(rows):
+        return f"row_count {answer['row_count']} for {len(rows)} rows"
+    if len(rows) > request["max_rows"]:
+        return f"{len(rows)} rows where at most {request['max_rows']} were asked for"
+    if answer["truncated"] and len(rows) != request["max_rows"]:
+        return f"truncated with {len(rows)} rows, not max_rows ({request['max_rows']})"
+    max_columns = request.get("max_columns", contract.DEFAULT_MAX_COLUMNS)
+    if width > max_columns:
+        return f"{width} columns where at most {max_columns} are allowed"
+    bad = next((i for i, row in enumerate(rows) if len(row) != width), None)
+    if bad is not None:
+        return f"row {bad} has {len(rows[bad])} cells for {width} columns"
+    return None
+
+
+def _owned(answer: dict[str, Any], end: Ending) -> dict[str, Any]:
+    """A copy of the answer (the parsed one is cached) with the timing the server saw."""
+    owned = dict(answer)
+    if end.elapsed_ms:  # the runner cannot have taken longer than its sandbox lived
+        owned["elapsed_ms"] = min(answer["elapsed_ms"], end.elapsed_ms)
+    return owned
 
 
 def has_answer(stdout: bytes) -> bool:
@@ -96,7 +177,7 @@ def _parse(stdout: bytes) -> tuple[dict[str, Any] | None, str]:
         return None, "output that is not one JSON object"
     problem = contract.result_error(message)
     if problem:
-        return None, f"a result that breaks the runner contract ({problem})"
+        return None, f"a result that breaks the runner contract ({problem[:300]})"
     return message, ""
 
 

@@ -19,7 +19,15 @@ TABLE = {
 }
 
 
+DELETED: list[str] = []  # conversation ids the module deleted
+
+
 class Handler(BaseHTTPRequestHandler):
+    def do_DELETE(self):
+        DELETED.append(self.path.rsplit("/", 1)[1])
+        self.send_response(204)
+        self.end_headers()
+
     def log_message(self, *args):  # keep pytest output clean
         pass
 
@@ -53,6 +61,7 @@ class Handler(BaseHTTPRequestHandler):
                 return self.answer(200, {"result": None, "plan": None,
                                          "message": "I can only answer questions about the datasets."})
             return self.answer(200, {"result": TABLE, "message": "3 species.",
+                                     "conversation_id": code.replace(" ", "")[:32],
                                      "plan": {"language": "sql", "code": "SELECT 1"}})
         return self.answer(404, {"detail": "Not Found"})
 
@@ -79,6 +88,13 @@ def test_question_returns_table_and_plan(adhoc, server):
     assert result["row_count"] == 3
     assert result["message"] == "3 species."
     assert result["plan"]["language"] == "sql"
+
+
+def test_a_check_leaves_no_conversation_behind_unless_asked_to(adhoc, server):
+    adhoc("corral.deploy.query", {"url": server, "question": "smokecheck"})
+    assert "smokecheck" in DELETED
+    adhoc("corral.deploy.query", {"url": server, "question": "kept", "keep_conversation": True})
+    assert "kept" not in DELETED
 
 
 def test_empty_result_fails(adhoc, server):

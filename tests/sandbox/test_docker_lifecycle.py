@@ -60,7 +60,8 @@ async def test_container_is_created_with_every_hardening_flag(docker_executor):
 
 async def test_sweep_removes_leftovers_but_not_live_runs(docker_executor):
     client = docker.from_env()
-    labels = {SANDBOX_LABEL: SANDBOX_LABEL_VALUE}
+    labels = {SANDBOX_LABEL: SANDBOX_LABEL_VALUE,
+              "io.corral.deployment": docker_executor.settings.deployment_id}
     # A leftover: a sandbox that ended (the runner answered an empty stdin and exited).
     leftover = client.containers.run(docker_executor.settings.runner_image, detach=True,
                                      labels=dict(labels, **{"io.corral.run_id": "leftover"}),
@@ -99,10 +100,10 @@ async def test_missing_image_is_named_with_the_fix():
 async def test_daemon_not_running_is_named_with_the_fix(monkeypatch, tmp_path):
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/docker.sock")
     executor = DockerExecutor(sandbox_settings("docker"))
-    with pytest.raises(ExecutorUnavailable, match="not running|not installed") as err:
+    with pytest.raises(ExecutorUnavailable, match="does not exist|not installed") as err:
         await executor.check()
     message = str(err.value)
-    assert "service docker start" in message or "apt-get install -y docker.io" in message
+    assert "dockerd >/var/log/dockerd.log" in message or "apt-get install -y docker.io" in message
     result = await executor.run({"version": 1, "run_id": new_run_id(), "language": "sql",
                                  "code": "SELECT 1", "max_rows": 1, "timeout_ms": 1000})
     assert result["status"] == "unavailable"

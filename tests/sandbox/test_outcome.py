@@ -58,3 +58,37 @@ def test_a_timeout_wins_over_partial_output():
     answer = ok_result("r1", [], [], False, 1)
     result = outcome(stdout=json.dumps(answer).encode()[:10], timed_out=True)
     assert result["status"] == "timeout"
+
+
+def _answer(**fields) -> bytes:
+    answer = ok_result("r1", [{"name": "x", "type": "INTEGER"}], [[1]], False, 3)
+    answer.update(fields)
+    return json.dumps(answer).encode()
+
+
+@pytest.mark.parametrize(
+    "fields, words",
+    [
+        ({"run_id": "r2"}, "run_id"),
+        ({"status": "unavailable", "columns": [], "rows": [], "row_count": 0,
+          "error": {"type": "sandbox_unavailable", "message": "x"}}, "server's to give"),
+        ({"status": "timeout", "columns": [], "rows": [], "row_count": 0,
+          "error": {"type": "sql_error", "message": "x"}}, "error type"),
+        ({"status": "error", "error": {"type": "sql_error", "message": "x"}}, "with a table"),
+        ({"row_count": 2}, "row_count 2 for 1 rows"),
+        ({"rows": [[1]] * 11, "row_count": 11}, "at most 10"),
+        ({"truncated": True}, "truncated with 1 rows"),
+        ({"rows": [[1, 2]]}, "2 cells for 1 columns"),
+        ({"rows": [[[1]]]}, "runner contract"),
+        ({"stdout": "x" * 70001}, "runner contract"),
+    ],
+)
+def test_an_answer_that_does_not_fit_the_request_is_crashed(fields, words):
+    result = outcome(stdout=_answer(**fields), exit_code=0, elapsed_ms=50)
+    assert result["status"] == "crashed"
+    assert words in result["error"]["message"]
+
+
+def test_the_server_keeps_the_shorter_timing():
+    assert outcome(stdout=_answer(elapsed_ms=10**9), exit_code=0, elapsed_ms=50)[
+        "elapsed_ms"] == 50

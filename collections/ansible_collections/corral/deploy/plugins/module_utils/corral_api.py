@@ -77,6 +77,21 @@ def post(url, path, payload, timeout, validate_certs, opener=open_url):
         ) from None
 
 
+def forget_conversation(url, body, timeout, validate_certs, opener=open_url):
+    """DELETE the conversation an /api/chat answer started; return a warning or None.
+
+    A deployment's own checks must leave no trace in its users' history."""
+    conversation_id = (body or {}).get("conversation_id") if isinstance(body, dict) else None
+    if not conversation_id:
+        return None
+    target = "{}/api/conversations/{}".format(url.rstrip("/"), conversation_id)
+    try:
+        opener(target, method="DELETE", timeout=timeout, validate_certs=validate_certs)
+    except (HTTPError, URLError, OSError) as exc:
+        return f"could not delete the check's conversation {conversation_id}: {exc}"
+    return None
+
+
 def table_from(path, body):
     """Pull the run (result table) out of an /api/query or /api/chat answer."""
     if path == "/api/chat":

@@ -275,7 +275,9 @@ def check_ports(report, ports, allowed_owners, proc="/proc"):
             report.problem(
                 "ports",
                 f"Port {port} is already taken by {owner}.",
-                "Stop that service or choose another port (e.g. corral_ui_port).",
+                f"Stop what listens there (ss -ltnp 'sport = :{port}'), or pick another port: "
+                "make up UI_PORT=8081 (or corral_ui_port: 8081 in the inventory, or "
+                "ansible-playbook site.yml -e corral_ui_port=8081).",
             )
     report.facts["ports"] = facts
 

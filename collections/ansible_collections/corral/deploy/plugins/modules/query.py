@@ -54,6 +54,12 @@ options:
     description: Verify the server's TLS certificate (set V(false) for a self-signed one).
     type: bool
     default: true
+  keep_conversation:
+    description:
+      - A question starts a conversation; by default it is deleted once answered, so a
+        deployment's checks leave no trace in its users' history. V(true) keeps it.
+    type: bool
+    default: false
 notes:
   - Exactly one of O(question) and O(sql) is required.
 """
@@ -129,6 +135,7 @@ def main():
             "expected_min_rows": {"type": "int", "default": 1},
             "timeout": {"type": "int", "default": 30},
             "validate_certs": {"type": "bool", "default": True},
+            "keep_conversation": {"type": "bool", "default": False},
         },
         mutually_exclusive=[("question", "sql")],
         required_one_of=[("question", "sql")],
@@ -140,7 +147,7 @@ def main():
     path, payload = corral_api.build_request(
         params["question"], params["sql"], params["max_rows"], params["dataset"]
     )
-    http_status = None
+    http_status, body = None, None
     try:
         http_status, body = corral_api.post(
             params["url"], path, payload, params["timeout"], params["validate_certs"]
@@ -148,7 +155,9 @@ def main():
         run, plan, message = corral_api.table_from(path, body)
         row_count = corral_api.check_table(run, params["expected_min_rows"])
     except corral_api.QueryError as exc:
+        _forget(module, body)
         module.fail_json(msg=str(exc), http_status=exc.status_code or http_status)
+    _forget(module, body)
     result = {
         "changed": False,
         "http_status": http_status,
@@ -161,6 +170,16 @@ def main():
     if plan is not None or message is not None:
         result.update(plan=plan, message=message)
     module.exit_json(**result)
+
+
+def _forget(module, body):
+    params = module.params
+    if params["question"] is None or params["keep_conversation"]:
+        return
+    warning = corral_api.forget_conversation(
+        params["url"], body, params["timeout"], params["validate_certs"])
+    if warning:
+        module.warn(warning)
 
 
 if __name__ == "__main__":

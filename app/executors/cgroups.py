@@ -1,0 +1,113 @@
+"""Sandbox-wide memory and process limits for bubblewrap sandboxes, through cgroups.
+
+rlimits are per process: six children of one sandbox could each hold the memory
+limit. A cgroup per run caps the whole sandbox, as Docker does for a container:
+memory (swap included, so it cannot spill) and the number of tasks. cgroup v1 (one
+hierarchy per controller, as on the machines the tests run on) and v2 (one unified
+hierarchy) are both handled. The child process joins the cgroup between fork and
+exec, so bwrap and everything inside it are counted from the first instruction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import time
+from pathlib import Path
+
+ROOT = Path("/sys/fs/cgroup")
+PARENT = "corral-sandboxes"  # every run's cgroup lives under this one
+
+
+class CgroupUnavailable(Exception):
+    """No sandbox-wide limit can be set here; the message says why and what to do."""
+
+
+def version(root: Path) -> int:
+    return 2 if (root / "cgroup.controllers").is_file() else 1
+
+
+class SandboxCgroup:
+    """One run's cgroup(s): create with limits, join from the child, read OOM, remove."""
+
+    def __init__(self, name: str, memory_bytes: int, pids: int, root: Path | None = None) -> None:
+        root = root or ROOT  # read at call time: tests point it elsewhere
+        self.v2 = version(root) == 2
+        if self.v2:
+            self.dirs = {"memory": root / PARENT / name, "pids": root / PARENT / name}
+        else:
+            self.dirs = {c: root / c / PARENT / name for c in ("memory", "pids")}
+        self.memory_bytes, self.pids = memory_bytes, pids
+
+    def create(self) -> None:
+        try:
+            self._create()
+        except OSError as exc:
+            self.remove()
+            raise CgroupUnavailable(
+                f"cannot create a cgroup for the sandbox ({exc.strerror}: {exc.filename})"
+            ) from None
+
+    def _create(self) -> None:
+        if self.v2:
+            parent = self.dirs["memory"].parent
+            parent.mkdir(exist_ok=True)
+            (parent / "cgroup.subtree_control").write_text("+memory +pids")
+        for directory in set(self.dirs.values()):
+            directory.mkdir(parents=True, exist_ok=True)
+        memory, pids = self.dirs["memory"], self.dirs["pids"]
+        if self.v2:
+            (memory / "memory.max").write_text(str(self.memory_bytes))
+            (memory / "memory.swap.max").write_text("0")
+        else:
+            (memory / "memory.limit_in_bytes").write_text(str(self.memory_bytes))
+            swap = memory / "memory.memsw.limit_in_bytes"
+            if swap.exists():  # absent when the kernel runs without swap accounting
+                swap.write_text(str(self.memory_bytes))
+        (pids / "pids.max").write_text(str(self.pids))
+
+    def join(self) -> None:
+        """Move the calling process in (runs in the child between fork and exec)."""
+        pid = str(os.getpid())
+        for directory in set(self.dirs.values()):
+            with open(directory / "cgroup.procs", "w") as procs:
+                procs.write(pid)
+
+    def oom_killed(self) -> bool:
+        name = "memory.events" if self.v2 else "memory.oom_control"
+        with contextlib.suppress(OSError):
+            for line in (self.dirs["memory"] / name).read_text().splitlines():
+                key, _, value = line.partition(" ")
+                if key == "oom_kill" and int(value) > 0:
+                    return True
+        return False
+
+    def remove(self) -> None:
+        """Kill whatever is left in the cgroup, then remove it (idempotent)."""
+        for directory in set(self.dirs.values()):
+            for _ in range(50):
+                if not directory.exists():
+                    break
+                self._kill_all(directory)
+                try:
+                    directory.rmdir()
+                    break
+                except OSError:
+                    time.sleep(0.02)  # tasks still exiting
+
+    @staticmethod
+    def _kill_all(directory: Path) -> None:
+        with contextlib.suppress(OSError):
+            for pid in (directory / "cgroup.procs").read_text().split():
+                with contextlib.suppress(ProcessLookupError, PermissionError, ValueError):
+                    os.kill(int(pid), signal.SIGKILL)
+
+
+def probe(memory_bytes: int, pids: int, root: Path | None = None) -> None:
+    """Raise CgroupUnavailable unless a run's cgroup can be created and limited here."""
+    group = SandboxCgroup(f"probe-{os.getpid()}", memory_bytes, pids, root)
+    try:
+        group.create()
+    finally:
+        group.remove()
