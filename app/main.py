@@ -99,6 +99,7 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
         own_executor = executor is None
         if executor is None:
             executor = _make_executor(settings)
+        executor.use_metrics(metrics)
         try:
             removed = await executor.sweep()
             log.info("start-up sweep (%s): removed %d leftover sandbox(es)", executor.name, removed)
