@@ -139,14 +139,16 @@ class WarmPool:
     def _refill_loop(self) -> None:
         while True:
             with self._cond:
-                expired = self._expired_locked()
-                start = not expired and self._should_refill_locked()
+                expired, vanished = self._stale_locked()
+                stale = expired or vanished
+                start = not stale and self._should_refill_locked()
                 if start:
                     self._warming += 1
-                elif not expired and not self._closed:
+                elif not stale and not self._closed:
                     self._cond.wait(TICK_S)
                 closed = self._closed
             self._drop(expired, "expired")
+            self._drop(vanished, "vanished")
             if closed:
                 return
             if start:
@@ -157,16 +159,20 @@ class WarmPool:
             return False
         return self._busy + len(self._ready) + self._warming < self.max_sandboxes
 
-    def _expired_locked(self) -> list[_Warm]:
+    def _stale_locked(self) -> tuple[list[_Warm], list[_Warm]]:
+        """Take out the warm sandboxes past their lifetime, and those that died waiting."""
         now = time.monotonic()
-        keep, gone = collections.deque(), []
+        keep: collections.deque[_Warm] = collections.deque()
+        expired, vanished = [], []
         for warm in self._ready:
-            if now - warm.born > self.max_idle_s or not self.backend.alive(warm.sandbox):
-                gone.append(warm)
+            if not self.backend.alive(warm.sandbox):
+                vanished.append(warm)
+            elif now - warm.born > self.max_idle_s:
+                expired.append(warm)
             else:
                 keep.append(warm)
         self._ready = keep
-        return gone
+        return expired, vanished
 
     def _refill_one(self) -> None:
         began = time.monotonic()
