@@ -10,8 +10,12 @@ in docker_warm.py and bwrap_warm.py; this module is the policy.
 
 Refill policy, for a small machine under back-to-back load (README "Performance"):
 
-* One refill thread starts sandboxes **one at a time**. Warming costs ~0.25 s of CPU
-  (imports); on two cores, several at once only compete with the queries being served.
+* Refills are few and steady: at most `parallel` sandboxes warm at once, chosen so
+  that warming never takes more than half the machine (each sandbox is held to
+  SANDBOX_CPU_LIMIT: on 2 cores at 0.5 CPU, two at once). Warming costs ~0.25 s of CPU
+  (imports); more at once would only compete with the queries being served. Each
+  refill slot is one long-lived thread (bwrap's --die-with-parent follows the thread
+  that started the sandbox).
 * Warm sandboxes **count against MAX_SANDBOXES**: a refill starts only while
   queries in flight + warm + warming < MAX_SANDBOXES. Under back-to-back load at the cap
   there is no headroom, so the pool stops spending CPU and the cold path serves (it needs
@@ -28,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import collections
 import logging
+import os
 import threading
 import time
 from dataclasses import dataclass
@@ -78,23 +83,27 @@ class WarmPool:
         self.size = settings.warm_pool_size
         self.max_idle_s = settings.warm_pool_max_idle_s
         self.max_sandboxes = settings.max_sandboxes
+        self.parallel = refill_parallelism(settings)
         self.metrics = metrics
         self._ready: collections.deque[_Warm] = collections.deque()
         self._warming = 0
         self._busy = 0  # queries in flight through this executor (hit or miss)
         self._cond = threading.Condition()
         self._closed = False
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._backoff_s = 0.0
 
     # --- what queries call ---------------------------------------------------------------
 
     def start(self) -> None:
         with self._cond:
-            if self._thread is None and not self._closed:
-                self._thread = threading.Thread(target=self._refill_loop, name="warm-pool",
-                                                daemon=True)
-                self._thread.start()
+            if self._threads or self._closed:
+                return
+            for i in range(self.parallel):
+                thread = threading.Thread(target=self._refill_loop, name=f"warm-pool-{i}",
+                                          daemon=True)
+                self._threads.append(thread)
+                thread.start()
 
     def take(self) -> _Warm | None:
         """The youngest live warm sandbox, or None (a miss). Marks one query busy either way."""
@@ -124,8 +133,7 @@ class WarmPool:
             self._closed = True
             left, self._ready = list(self._ready), collections.deque()
             self._cond.notify_all()
-        thread = self._thread
-        if thread is not None:
+        for thread in self._threads:
             thread.join(timeout=30)
         self._drop(left, None)
         self._gauge()
@@ -219,6 +227,12 @@ class WarmPool:
     def _gauge(self) -> None:
         if self.metrics is not None:
             self.metrics.warm_pool_ready.set(self.counts()["ready"])
+
+
+def refill_parallelism(settings: Settings) -> int:
+    """How many sandboxes may warm at once: together at most half of this machine's CPUs."""
+    cpus = os.cpu_count() or 1
+    return max(1, min(settings.warm_pool_size, int(cpus / 2 / settings.sandbox_cpu_limit)))
 
 
 class PooledExecutor(Executor):

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import threading
 import time
 
 from sandbox_helpers import sandbox_settings
 
 from app.executors.base import Executor
-from app.executors.pool import PooledExecutor, WarmPool
+from app.executors.pool import PooledExecutor, WarmPool, refill_parallelism
 from app.metrics import Metrics
 from runner.contract import failed_result, make_request
 
@@ -113,13 +114,16 @@ def test_refills_only_into_headroom_below_max_sandboxes():
         pool.close()
 
 
-def test_refills_one_at_a_time():
+def test_warming_takes_at_most_half_the_machine():
+    assert refill_parallelism(sandbox_settings("docker", sandbox_cpu_limit=64)) == 1
+    half = max(1, int((os.cpu_count() or 1) / 2 / 0.5))
+    assert refill_parallelism(sandbox_settings("docker", warm_pool_size=2)) == min(2, half)
     pool, backend = pool_of(4, max_sandboxes=8)
     backend.gate = threading.Semaphore(0)  # every start blocks until released
     pool.start()
     try:
         time.sleep(0.2)
-        assert pool.counts()["warming"] == 1
+        assert pool.counts()["warming"] == pool.parallel == min(4, half)
         for _ in range(4):
             backend.gate.release()
         until(lambda: pool.counts()["ready"] == 4, "the pool did not fill")
@@ -210,5 +214,6 @@ def test_hits_and_misses_are_counted():
         assert metrics.warm_pool_hits._value.get() == 1
         assert metrics.warm_pool_misses._value.get() == 1
     finally:
-        backend.gate.release()
+        for _ in range(4):  # one per refill thread that may be waiting on it
+            backend.gate.release()
         asyncio.run(executor.close())
