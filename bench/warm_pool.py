@@ -1,6 +1,6 @@
 """Warm pool vs cold path vs `docker run --rm IMAGE true`, through the HTTP API; prints JSON.
 
-    python -m bench.warm_pool [--runs 40] [--requests 60] [--skip-bwrap] [--skip-load]
+    python -m bench.warm_pool [--runs 40] [--requests 60] [--skip-bwrap] [--parts steady,load]
 
 Four parts, each on real agent servers started here (127.0.0.1) with the same settings
 except WARM_POOL_SIZE (2 pooled, 0 cold):
@@ -286,42 +286,40 @@ def main() -> None:
     parser.add_argument("--block", type=int, default=8,
                         help="requests per way before switching (steady)")
     parser.add_argument("--skip-bwrap", action="store_true")
-    parser.add_argument("--skip-load", action="store_true")
+    parser.add_argument("--parts", default="steady,load,idle,pause",
+                        help="comma-separated subset of steady,load,idle,pause")
     parser.add_argument("--idle-window", type=float, default=20.0)
     args = parser.parse_args()
     report: dict = {"image": IMAGE, "cpus": os.cpu_count(), "loadavg_before": loadavg()}
+    parts = set(args.parts.split(","))
     docker_env = {"EXECUTION_MODE": "docker", "RUNNER_IMAGE": IMAGE, "MAX_SANDBOXES": "4"}
-    with agent_server(**docker_env, WARM_POOL_SIZE="2") as (pool, _), \
-            agent_server(**docker_env, WARM_POOL_SIZE="0") as (cold, _):
-        report["docker_steady"] = steady({"pool": pool, "cold": cold}, args.runs, args.interval,
-                                         args.block)
-    if not args.skip_bwrap:
+    if "steady" in parts:
+        with agent_server(**docker_env, WARM_POOL_SIZE="2") as (pool, _), \
+                agent_server(**docker_env, WARM_POOL_SIZE="0") as (cold, _):
+            report["docker_steady"] = steady({"pool": pool, "cold": cold}, args.runs,
+                                             args.interval, args.block)
+    if "steady" in parts and not args.skip_bwrap:
         with agent_server(EXECUTION_MODE="bwrap", WARM_POOL_SIZE="2") as (pool, _), \
                 agent_server(EXECUTION_MODE="bwrap", WARM_POOL_SIZE="0") as (cold, _):
             report["bwrap_steady"] = steady({"pool": pool, "cold": cold}, args.runs,
                                             args.interval, args.block)
-    if not args.skip_load:
+    if "load" in parts:
         report["docker_load"] = load(args.requests)
-    report["idle_docker"] = idle_docker(args.idle_window)
-    if not args.skip_bwrap:
-        report["idle_bwrap"] = idle_bwrap(args.idle_window)
-    report["docker_pause"] = pause(20)
+    if "idle" in parts:
+        report["idle_docker"] = idle_docker(args.idle_window)
+        if not args.skip_bwrap:
+            report["idle_bwrap"] = idle_bwrap(args.idle_window)
+    if "pause" in parts:
+        report["docker_pause"] = pause(20)
     report["loadavg_after"] = loadavg()
     report["targets"] = targets(report)
     print(json.dumps(report, indent=2))
 
 
 def targets(r: dict) -> dict:
-    d = r["docker_steady"]
-    out = {
-        "docker_sql_p50_le_80ms": d["pool_sql"]["p50_ms"] <= 80,
-        "docker_python_p50_le_100ms": d["pool_python"]["p50_ms"] <= 100,
-        "docker_p95_le_250ms": max(d["pool_sql"]["p95_ms"], d["pool_python"]["p95_ms"]) <= 250,
-        "docker_pool_sql_p50_over_baseline_p50": round(
-            d["pool_sql"]["p50_ms"] / d["baseline_true"]["p50_ms"], 3),
-        "docker_cold_sql_p50_over_baseline_p50": round(
-            d["cold_sql"]["p50_ms"] / d["baseline_true"]["p50_ms"], 3),
-    }
+    out: dict = {}
+    if "docker_steady" in r:
+        out.update(_steady_targets(r))
     if "bwrap_steady" in r:
         out["bwrap_sql_p50_le_60ms"] = r["bwrap_steady"]["pool_sql"]["p50_ms"] <= 60
     if "docker_load" in r:
@@ -334,6 +332,19 @@ def targets(r: dict) -> dict:
             out[f"throughput_pool_over_cold_c{c}"] = round(
                 pool["throughput_ok_per_s"] / max(cold["throughput_ok_per_s"], 0.01), 3)
     return out
+
+
+def _steady_targets(r: dict) -> dict:
+    d = r["docker_steady"]
+    return {
+        "docker_sql_p50_le_80ms": d["pool_sql"]["p50_ms"] <= 80,
+        "docker_python_p50_le_100ms": d["pool_python"]["p50_ms"] <= 100,
+        "docker_p95_le_250ms": max(d["pool_sql"]["p95_ms"], d["pool_python"]["p95_ms"]) <= 250,
+        "docker_pool_sql_p50_over_baseline_p50": round(
+            d["pool_sql"]["p50_ms"] / d["baseline_true"]["p50_ms"], 3),
+        "docker_cold_sql_p50_over_baseline_p50": round(
+            d["cold_sql"]["p50_ms"] / d["baseline_true"]["p50_ms"], 3),
+    }
 
 
 if __name__ == "__main__":

@@ -17,9 +17,12 @@ Refill policy, for a small machine under back-to-back load (README "Performance"
   refill slot is one long-lived thread (bwrap's --die-with-parent follows the thread
   that started the sandbox).
 * Warm sandboxes **count against MAX_SANDBOXES**: a refill starts only while
-  queries in flight + warm + warming < MAX_SANDBOXES. Under back-to-back load at the cap
-  there is no headroom, so the pool stops spending CPU and the cold path serves (it needs
-  less CPU per SQL query: it never imports pandas); the pool refills in the gaps.
+  queries in flight + warm + warming < MAX_SANDBOXES.
+* Refills **yield to load**: none starts while half of MAX_SANDBOXES or more are busy
+  with queries. A warm sandbox costs more CPU than a cold SQL run (it imports pandas,
+  which SQL never needs), so under back-to-back load refilling would lower throughput;
+  then the cold path serves, and the pool refills as soon as the load eases. At a
+  steady 1-2 requests/s, at most one query is usually in flight and every refill runs.
 * A warm sandbox older than WARM_POOL_MAX_IDLE_S is destroyed and replaced (its image
   or datasets may have changed); one that died while waiting (an outside sweep removed
   it) is dropped when next looked at.
@@ -165,6 +168,8 @@ class WarmPool:
     def _should_refill_locked(self) -> bool:
         if self._closed or len(self._ready) + self._warming >= self.size:
             return False
+        if self._busy >= max(1, self.max_sandboxes // 2):
+            return False  # loaded: leave the CPU to the queries (see the module docstring)
         return self._busy + len(self._ready) + self._warming < self.max_sandboxes
 
     def _stale_locked(self) -> tuple[list[_Warm], list[_Warm]]:

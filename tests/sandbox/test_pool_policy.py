@@ -30,10 +30,11 @@ class MemoryBackend:
         self.live: set[int] = set()
         self.started = 0
         self.served: list[int] = []
-        self.gate = threading.Semaphore(1000)  # starts block on it when a test takes it
+        self.gate: threading.Semaphore | None = None  # when set, each start takes a permit
 
     def start(self) -> int:
-        self.gate.acquire()
+        if self.gate is not None:
+            self.gate.acquire()
         self.started += 1
         n = next(self.ids)
         self.live.add(n)
@@ -98,18 +99,30 @@ def test_fills_to_its_size_and_no_further():
 
 
 def test_refills_only_into_headroom_below_max_sandboxes():
-    pool, backend = pool_of(2, max_sandboxes=2)
+    pool, backend = pool_of(4, max_sandboxes=4)
+    pool.start()
+    try:
+        until(lambda: pool.counts()["ready"] == 4, "the pool did not fill")
+        assert pool.take() is not None  # one run in flight, three warm: the cap
+        time.sleep(0.3)
+        assert pool.counts() == {"ready": 3, "warming": 0, "busy": 1} and backend.started == 4
+        pool.done()
+        until(lambda: pool.counts()["ready"] == 4, "no refill after the run ended")
+    finally:
+        pool.close()
+
+
+def test_refills_wait_while_half_the_sandboxes_are_busy():
+    pool, backend = pool_of(2, max_sandboxes=4)
     pool.start()
     try:
         until(lambda: pool.counts()["ready"] == 2, "the pool did not fill")
-        assert pool.take() is not None and pool.take() is not None  # two runs in flight
-        time.sleep(0.2)
-        # busy 2 + warm 0 = MAX_SANDBOXES: no refill spends CPU while the runs go on.
+        assert pool.take() is not None and pool.take() is not None  # back-to-back load
+        time.sleep(0.3)
+        # busy 2 of 4: refilling would take CPU from the runs; the cold path serves.
         assert pool.counts() == {"ready": 0, "warming": 0, "busy": 2} and backend.started == 2
         pool.done()
-        until(lambda: pool.counts()["ready"] == 1, "no refill after a run ended")
-        time.sleep(0.2)
-        assert pool.counts()["ready"] == 1  # busy 1 + warm 1 = the cap again
+        until(lambda: pool.counts()["ready"] == 2, "no refill once the load eased")
     finally:
         pool.close()
 
