@@ -182,6 +182,7 @@ bench: bootstrap images ## benchmarks; each prints JSON (latency, load, sandbox 
 	$(PY) -m bench.sandbox_latency
 	$(PY) -m bench.latency
 	$(PY) -m bench.load
+	$(PY) -m bench.warm_pool
 
 # --- kubernetes -----------------------------------------------------------------
 

@@ -44,5 +44,38 @@ class Metrics:
             registry=self.registry,
         )
 
+        self._warm_pool()
+
+    def _warm_pool(self) -> None:
+        """The warm pool (app/executors/pool.py): how often it served, and what refills cost."""
+        self.warm_pool_hits = Counter(
+            "corral_warm_pool_hits_total",
+            "Runs served by a sandbox started and warmed ahead of time.",
+            registry=self.registry,
+        )
+        self.warm_pool_misses = Counter(
+            "corral_warm_pool_misses_total",
+            "Runs that found the warm pool empty and started a cold sandbox.",
+            registry=self.registry,
+        )
+        self.warm_pool_ready = Gauge(
+            "corral_warm_pool_ready",
+            "Warm sandboxes waiting for a run right now.",
+            registry=self.registry,
+        )
+        self.warm_pool_refill = Histogram(
+            "corral_warm_pool_refill_seconds",
+            "Time to start one sandbox and warm its runner (imports, datasets) until ready.",
+            buckets=(0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30),
+            registry=self.registry,
+        )
+        self.warm_pool_discarded = Counter(
+            "corral_warm_pool_discarded_total",
+            "Warm sandboxes destroyed without serving a run: expired (older than "
+            "WARM_POOL_MAX_IDLE_S) or vanished (removed from outside).",
+            ["reason"],
+            registry=self.registry,
+        )
+
     def render(self) -> bytes:
         return generate_latest(self.registry)

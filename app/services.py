@@ -106,6 +106,7 @@ async def running_services(
                     "as this server's user. Use it only on a throw-away machine.")
     own_executor = executor is None
     executor = executor or _make_executor(settings)
+    executor.use_metrics(metrics)  # the warm pool reports hits, misses and refills
     await _sweep(executor)
     storage = await _open_storage(settings)
     planner = make_planner(settings)

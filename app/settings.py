@@ -15,6 +15,14 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _MEMORY = re.compile(r"^[1-9][0-9]*[kmg]$")
+# Memory one idle warm sandbox holds (runner with DuckDB, pandas and its connection),
+# rounded up from the measurement in the README's "Performance" section.
+WARM_SANDBOX_IDLE_MEMORY = 96 * 1024**2
+
+
+def _size_bytes(size: str) -> int:
+    units = {"k": 1024, "m": 1024**2, "g": 1024**3}
+    return int(size[:-1]) * units[size[-1]]
 
 
 class SettingsError(Exception):
@@ -50,6 +58,15 @@ class Settings(BaseSettings):
     # bwrap mode: run even where no cgroup can cap the whole sandbox (memory, tasks), with
     # per-process rlimits only. /readyz then says so. Off: bwrap mode refuses to start.
     bwrap_allow_per_process_limits: bool = False
+    # Warm pool (docker and bwrap): sandboxes started and warmed ahead of time, each used
+    # by exactly one run, then destroyed. 0 turns it off. They count against MAX_SANDBOXES:
+    # the pool refills only while runs in flight + warm + warming stay below it.
+    warm_pool_size: int = Field(2, ge=0, le=64)
+    # A warm sandbox older than this is destroyed and replaced.
+    warm_pool_max_idle_s: int = Field(300, ge=10, le=86400)
+    # What the warm sandboxes may hold in memory while idle, all together; each is counted
+    # at WARM_SANDBOX_IDLE_MEMORY (measured: README "Performance").
+    warm_pool_memory_budget: str = Field("256m", description="e.g. 256m, 1g")
     runner_image: str = Field("corral/runner:latest", min_length=1)
     # Names this deployment on a shared engine: its sandboxes carry it as a label, and its
     # start-up sweep (and `make clean`) removes only sandboxes with the same one.
@@ -107,7 +124,7 @@ class Settings(BaseSettings):
     def _upper(cls, v: object) -> object:
         return v.upper() if isinstance(v, str) else v
 
-    @field_validator("sandbox_memory_limit", "sandbox_tmp_size")
+    @field_validator("sandbox_memory_limit", "sandbox_tmp_size", "warm_pool_memory_budget")
     @classmethod
     def _memory(cls, v: str) -> str:
         v = v.strip().lower()
@@ -136,6 +153,7 @@ class Settings(BaseSettings):
                 "EXECUTION_MODE=unsafe-local runs LLM-written code with no sandbox; "
                 "set ALLOW_UNSAFE_LOCAL=true to accept that"
             )
+        self._warm_pool_fits()
         if self.llm_base_url and not self.llm_model:
             raise ValueError("LLM_BASE_URL is set but LLM_MODEL is empty; name the model")
         if self.llm_api_key_file and not self.llm_api_key:
@@ -145,10 +163,19 @@ class Settings(BaseSettings):
                 raise ValueError(f"LLM_API_KEY_FILE cannot be read: {exc}") from None
         return self
 
+    def _warm_pool_fits(self) -> None:
+        need = self.warm_pool_size * WARM_SANDBOX_IDLE_MEMORY
+        if need > _size_bytes(self.warm_pool_memory_budget):
+            raise ValueError(
+                f"WARM_POOL_SIZE={self.warm_pool_size} warm sandboxes need about "
+                f"{need // 1024**2}m idle ({WARM_SANDBOX_IDLE_MEMORY // 1024**2}m each), more "
+                f"than WARM_POOL_MEMORY_BUDGET={self.warm_pool_memory_budget}; raise the "
+                "budget or lower WARM_POOL_SIZE"
+            )
+
     @property
     def memory_limit_bytes(self) -> int:
-        units = {"k": 1024, "m": 1024**2, "g": 1024**3}
-        return int(self.sandbox_memory_limit[:-1]) * units[self.sandbox_memory_limit[-1]]
+        return _size_bytes(self.sandbox_memory_limit)
 
     @property
     def sqlalchemy_url(self) -> str:

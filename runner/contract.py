@@ -19,6 +19,10 @@ SCHEMA_PATH = Path(__file__).with_name("schema.json")
 VERSION = 1
 DEFAULT_MAX_OUTPUT_BYTES = 4 * 1024 * 1024
 DEFAULT_MAX_COLUMNS = 500
+# Warm-pool mode (runner/main.py warm_up): the executor sets WARM_ENV=1; the runner warms
+# up, writes READY_MARK on stderr, then blocks reading its one request.
+WARM_ENV = "CORRAL_RUNNER_WARM"
+READY_MARK = b"corral-runner: ready\n"
 
 # status -> the error type that goes with it when the executor writes the result itself
 STATUS_ERROR_TYPE = {

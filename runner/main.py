@@ -5,7 +5,9 @@
 
 Environment: CORRAL_DATA_DIR (default /data: manifest.json + *.parquet),
 CORRAL_DUCKDB_MEMORY (DuckDB memory_limit, default 256MB); in a Kubernetes Job also
-CORRAL_RESULT_FRAME and CORRAL_PROCESS_LIMIT (runner/channel.py).
+CORRAL_RESULT_FRAME and CORRAL_PROCESS_LIMIT (runner/channel.py); CORRAL_RUNNER_WARM=1
+(warm-pool mode: import DuckDB and pandas and open the locked connection first,
+print READY_MARK on stderr, then block reading the one request; see warm_up()).
 Exit code 0 means a result JSON was written (whatever its status); anything
 else means the runner died and the executor must write the result itself.
 """
@@ -22,6 +24,7 @@ from typing import Any
 
 from runner import contract, database
 from runner.channel import ResultChannel
+from runner.contract import READY_MARK, WARM_ENV
 from runner.errors import RunFailure, RunTimeout, invalid_request
 from runner.limits import CapturedOutput, Deadline, take_stdout
 from runner.request_check import request_problem
@@ -91,6 +94,9 @@ class ResultWriter:
         self.max_output_bytes = contract.DEFAULT_MAX_OUTPUT_BYTES
         self.printed = CapturedOutput()  # what user code prints (stdout and stderr)
 
+    def restart_clock(self) -> None:
+        self._started = time.monotonic()
+
     def elapsed_ms(self) -> int:
         return int((time.monotonic() - self._started) * 1000)
 
@@ -132,10 +138,37 @@ class ResultWriter:
         return json.dumps(result, separators=(",", ":")).encode()
 
 
+class Warm:
+    """What a warm runner prepared before its request arrived: the same connection
+    execute() would open, made earlier. One request per process, so nothing is shared."""
+
+    files: dict[str, Any] | None = None
+    con: Any = None
+
+
+def warm_up() -> None:
+    """Pay the start-up costs (imports, datasets, the locked connection) before the request.
+
+    A failure here is not reported now: execute() meets it again on the request and
+    reports it exactly as a cold runner would.
+    """
+    try:
+        from runner import python_mode  # noqa: F401 - the import is the point (pandas)
+
+        Warm.files = database.dataset_files()
+        Warm.con = database.connect(Warm.files)
+    except Exception:  # noqa: BLE001 - see the docstring
+        Warm.files = Warm.con = None
+    os.write(2, READY_MARK)
+
+
 def execute(request: dict[str, Any], writer: ResultWriter) -> Table:
     """Run the request and return its table; what the code prints goes to writer.printed."""
-    files = database.dataset_files()
-    con = database.connect(files)
+    if Warm.con is not None:
+        files, con = Warm.files, Warm.con
+    else:
+        files = database.dataset_files()
+        con = database.connect(files)
     language, code, max_rows = request["language"], request["code"], request["max_rows"]
     max_columns = request.get("max_columns", contract.DEFAULT_MAX_COLUMNS)
     if language == "python":
@@ -158,6 +191,9 @@ def timeout_failure(request: dict[str, Any]) -> RunFailure:
 
 
 def main() -> int:
+    warm = os.environ.get(WARM_ENV) == "1"
+    if warm:
+        warm_up()
     started = time.monotonic()
     channel = ResultChannel.from_env()
     writer = ResultWriter(take_stdout(), started, channel)
@@ -170,6 +206,8 @@ def main() -> int:
     request: dict[str, Any] = {}
     try:
         request = read_request()
+        if warm:
+            writer.restart_clock()  # elapsed_ms counts from the request, as in a cold run
         run_id = request.get("run_id") if isinstance(request, dict) else None
         if isinstance(run_id, str) and RUN_ID.fullmatch(run_id):  # else "unknown"
             writer.run_id = run_id

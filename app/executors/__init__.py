@@ -15,11 +15,11 @@ def make_executor(settings: Settings) -> Executor:
     if mode == "docker":
         from app.executors.docker import DockerExecutor
 
-        return DockerExecutor(settings)
+        return _pooled(DockerExecutor(settings))
     if mode == "bwrap":
         from app.executors.bwrap import BubblewrapExecutor
 
-        return BubblewrapExecutor(settings)
+        return _pooled(BubblewrapExecutor(settings))
     if mode == "k8s":
         from app.executors.k8s import K8sJobExecutor
 
@@ -29,3 +29,19 @@ def make_executor(settings: Settings) -> Executor:
 
         return UnsafeLocalExecutor(settings)
     raise ValueError(f"EXECUTION_MODE: unknown mode {mode!r}; expected docker, bwrap or k8s")
+
+
+def _pooled(cold: Executor) -> Executor:
+    """With WARM_POOL_SIZE > 0, the backend behind a pool of warm sandboxes (pool.py)."""
+    settings = cold.settings  # type: ignore[attr-defined]
+    if settings.warm_pool_size == 0:
+        return cold
+    from app.executors.pool import PooledExecutor
+
+    if cold.name == "docker":
+        from app.executors.docker_warm import DockerWarmSandboxes
+
+        return PooledExecutor(cold, DockerWarmSandboxes(cold), settings)  # type: ignore[arg-type]
+    from app.executors.bwrap_warm import BwrapWarmSandboxes
+
+    return PooledExecutor(cold, BwrapWarmSandboxes(cold), settings)  # type: ignore[arg-type]

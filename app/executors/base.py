@@ -55,6 +55,9 @@ class Executor(abc.ABC):
     async def check(self) -> None:
         """Raise ExecutorUnavailable (naming the fix) if runs cannot succeed now."""
 
+    def use_metrics(self, metrics: Any) -> None:
+        """Report backend-specific metrics (the warm pool's) into the server's registry."""
+
     async def sweep(self) -> int:
         """Remove sandboxes a previous server process left behind; return how many."""
         return 0

@@ -44,6 +44,8 @@ log = logging.getLogger(__name__)
 
 RUNNER_USER = f"{SANDBOX_UID}:{SANDBOX_UID}"
 RUN_ID_LABEL = "io.corral.run_id"
+# Set on warm-pool sandboxes (docker_warm.py): the sweep leaves a running one alone until then.
+WARM_UNTIL_LABEL = "io.corral.warm_until"
 TMPFS = {"/tmp": "rw,noexec,nosuid,nodev,size=64m"}
 STDOUT, STDERR = 1, 2
 # A running sandbox older than its deadline plus this is a leftover, not a live run.
@@ -109,7 +111,7 @@ class DockerExecutor(Executor):
                 run_id, "crashed", None, f"The sandbox failed while running: {exc}", elapsed
             )
         finally:
-            self._remove(api, cid)
+            self.remove(api, cid)
 
     def _container_config(self, run_id: str) -> dict[str, Any]:
         s = self.settings
@@ -149,16 +151,30 @@ class DockerExecutor(Executor):
     def _converse(
         self, api: docker.APIClient, cid: str, request: dict[str, Any], started: float
     ) -> Ending:
+        attached = api.attach_socket(
+            cid, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
+        )
+        try:
+            api.start(cid)
+        except BaseException:
+            _close(attached)
+            raise
+        return self.exchange(api, cid, attached, request, started)
+
+    def exchange(
+        self, api: docker.APIClient, cid: str, attached: Any, request: dict[str, Any],
+        started: float,
+    ) -> Ending:
+        """Send the request on a started container's attach stream and read how it ended.
+
+        Shared by cold runs and warm ones (docker_warm.py): same deadline, cap and exit
+        reading for both."""
         cap = output_cap(request)
         deadline = started + request["timeout_ms"] / 1000 + self.settings.sandbox_grace_ms / 1000
         end = Ending(stdout=b"")
         out, err = bytearray(), bytearray()
-        attached = api.attach_socket(
-            cid, params={"stdin": 1, "stdout": 1, "stderr": 1, "stream": 1}
-        )
         sock: socket.socket = getattr(attached, "_sock", attached)
         try:
-            api.start(cid)
             sock.settimeout(max(deadline - time.monotonic(), 0.001))
             sock.sendall(json.dumps(request).encode())
             sock.shutdown(socket.SHUT_WR)
@@ -174,10 +190,7 @@ class DockerExecutor(Executor):
         except TimeoutError:
             end.timed_out = True
         finally:
-            with contextlib.suppress(OSError):
-                attached.close()
-            with contextlib.suppress(OSError):
-                sock.close()
+            _close(attached)
         end.stdout, end.stderr_tail = bytes(out[:cap]), bytes(err)
         # A complete answer needs no exit code: skip the wait (a round trip) and let
         # remove(force) finish the exiting container.
@@ -195,7 +208,7 @@ class DockerExecutor(Executor):
         end.elapsed_ms = int((time.monotonic() - started) * 1000)
         return end
 
-    def _remove(self, api: docker.APIClient, cid: str) -> None:
+    def remove(self, api: docker.APIClient, cid: str) -> None:
         try:
             api.remove_container(cid, force=True)  # kills it first if still running
         except NotFound:
@@ -240,7 +253,9 @@ class DockerExecutor(Executor):
         removed = 0
         own = [SANDBOX_LABEL, f"{DEPLOYMENT_LABEL}={s.deployment_id}"]
         for c in api.containers(all=True, filters={"label": own}):
-            if c.get("State") in ("running", "created", "restarting") and c["Created"] > oldest_live:
+            if c.get("State") in ("running", "created", "restarting") and (
+                c["Created"] > oldest_live or _warm_until(c) > time.time()
+            ):
                 continue
             try:
                 api.remove_container(c["Id"], force=True)
@@ -258,6 +273,22 @@ class DockerExecutor(Executor):
             if self._client is not None:
                 self._client.close()
                 self._client = None
+
+
+def _warm_until(container: dict[str, Any]) -> float:
+    """A warm-pool sandbox may wait longer than a run lasts: until this (epoch seconds)."""
+    try:
+        return float((container.get("Labels") or {}).get(WARM_UNTIL_LABEL, 0))
+    except ValueError:
+        return 0.0
+
+
+def _close(attached: Any) -> None:
+    sock = getattr(attached, "_sock", None) or attached  # SocketIO.close() forgets its socket
+    with contextlib.suppress(OSError):
+        attached.close()
+    with contextlib.suppress(OSError):
+        sock.close()
 
 
 def _frames(sock: socket.socket, deadline: float):

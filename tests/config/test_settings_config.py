@@ -24,6 +24,9 @@ BAD = {
     "SANDBOX_MEMORY_LIMIT": "lots",
     "SANDBOX_CPU_LIMIT": "0",
     "SANDBOX_PIDS_LIMIT": "1",
+    "WARM_POOL_SIZE": "-1",
+    "WARM_POOL_MAX_IDLE_S": "1",
+    "WARM_POOL_MEMORY_BUDGET": "plenty",
     "LLM_BASE_URL": "ftp://models.example",
     "LLM_TIMEOUT_S": "-5",
     "DATABASE_URL": "mysql://root@localhost/corral",
@@ -65,6 +68,15 @@ def test_llm_url_needs_a_model(monkeypatch):
         load_settings()
 
 
+def test_a_warm_pool_over_its_memory_budget_is_refused(monkeypatch):
+    monkeypatch.setenv("WARM_POOL_SIZE", "8")
+    monkeypatch.setenv("WARM_POOL_MEMORY_BUDGET", "256m")
+    with pytest.raises(SettingsError, match="WARM_POOL_SIZE=8 .* WARM_POOL_MEMORY_BUDGET=256m"):
+        load_settings()
+    monkeypatch.setenv("WARM_POOL_MEMORY_BUDGET", "1g")
+    assert load_settings().warm_pool_size == 8
+
+
 def test_defaults_are_the_documented_ones(monkeypatch):
     for var in BAD:
         monkeypatch.delenv(var, raising=False)
@@ -72,6 +84,7 @@ def test_defaults_are_the_documented_ones(monkeypatch):
     assert (s.execution_mode, s.max_rows, s.run_timeout_ms, s.max_sandboxes) == (
         "docker", 200, 5000, 4)
     assert s.ui_dir is None and s.database_url.startswith("sqlite:///")
+    assert (s.warm_pool_size, s.warm_pool_max_idle_s, s.warm_pool_memory_budget) == (2, 300, "256m")
 
 
 def test_ui_dir_accepts_a_folder_with_index_html(tmp_path, monkeypatch):

@@ -1,7 +1,8 @@
 """Real sandboxes: DockerExecutor with the real runner image, BubblewrapExecutor with real bwrap.
 
-`sandbox` is parametrized over both backends (marked `docker` / `bwrap`), so each
-adversarial test runs in each (see sandbox_helpers for what every run checks).
+`sandbox` is parametrized over both backends (marked `docker` / `bwrap`), each cold and
+behind its warm pool (`docker-pool`, `bwrap-pool`), so each adversarial test runs in each
+(see sandbox_helpers for what every run checks).
 """
 
 from __future__ import annotations
@@ -13,10 +14,12 @@ from sandbox_helpers import sandbox_settings
 
 from app.executors import ExecutorUnavailable, make_executor
 from app.executors.base import Executor
+from app.executors.pool import PooledExecutor
+from app.metrics import Metrics
 
 
-def _backend(mode: str) -> Executor:
-    executor = make_executor(sandbox_settings(mode))
+def _backend(mode: str, **overrides: object) -> Executor:
+    executor = make_executor(sandbox_settings(mode, **overrides))
     try:
         asyncio.run(executor.check())
     except ExecutorUnavailable as exc:
@@ -37,13 +40,41 @@ def bwrap_executor() -> Executor:
     return _backend("bwrap")
 
 
+@pytest.fixture(scope="session")
+def docker_pool_executor() -> PooledExecutor:
+    executor = _backend("docker", warm_pool_size=2)
+    executor.use_metrics(Metrics())
+    yield executor
+    asyncio.run(executor.close())
+
+
+@pytest.fixture(scope="session")
+def bwrap_pool_executor() -> PooledExecutor:
+    executor = _backend("bwrap", warm_pool_size=2)
+    executor.use_metrics(Metrics())
+    yield executor
+    asyncio.run(executor.close())
+
+
 @pytest.fixture(
     params=[
         pytest.param("docker", marks=pytest.mark.docker),
+        pytest.param("docker_pool", marks=pytest.mark.docker, id="docker-pool"),
         pytest.param("bwrap", marks=pytest.mark.bwrap),
+        pytest.param("bwrap_pool", marks=pytest.mark.bwrap, id="bwrap-pool"),
     ]
 )
 def sandbox(request: pytest.FixtureRequest) -> Executor:
+    return request.getfixturevalue(f"{request.param}_executor")
+
+
+@pytest.fixture(
+    params=[
+        pytest.param("docker_pool", marks=pytest.mark.docker, id="docker-pool"),
+        pytest.param("bwrap_pool", marks=pytest.mark.bwrap, id="bwrap-pool"),
+    ]
+)
+def pooled(request: pytest.FixtureRequest) -> PooledExecutor:
     return request.getfixturevalue(f"{request.param}_executor")
 
 

@@ -26,6 +26,7 @@ def sandbox_settings(mode: str, **overrides: Any) -> Settings:
         "datasets_path": DATASETS,
         "runner_dir": REPO / "runner",
         "sandbox_grace_ms": 3000,
+        "warm_pool_size": 0,  # the cold path; the pooled fixtures ask for a pool
     }
     if os.environ.get("RUNNER_IMAGE"):
         base["runner_image"] = os.environ["RUNNER_IMAGE"]
@@ -65,6 +66,9 @@ def table(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def assert_nothing_left(executor: Executor, run_id: str) -> None:
+    served = getattr(executor, "served", {}).get(run_id)
+    if served is not None:  # a warm sandbox answered: it must be gone now
+        assert not sandbox_exists(served), f"warm sandbox {served} left behind after {run_id}"
     if executor.name == "docker":
         left = subprocess.run(
             ["docker", "ps", "-aq", "--filter", "label=io.corral.sandbox",
@@ -72,6 +76,21 @@ def assert_nothing_left(executor: Executor, run_id: str) -> None:
             capture_output=True, text=True, check=True,
         ).stdout.split()
         assert left == [], f"sandbox container(s) left behind: {left}"
+
+
+def sandbox_exists(sandbox_id: str) -> bool:
+    """A warm sandbox by its pool id: a container id (docker) or bwrap-PID (bwrap)."""
+    if sandbox_id.startswith("bwrap-"):
+        pid = sandbox_id.removeprefix("bwrap-")
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            return False
+        return state != "Z"
+    return subprocess.run(
+        ["docker", "ps", "-aq", "--no-trunc", "--filter", f"id={sandbox_id}"],
+        capture_output=True, text=True, check=True,
+    ).stdout.strip() != ""
 
 
 def host_processes_matching(marker: str) -> list[str]:
