@@ -28,6 +28,7 @@ def test_schemathesis_finds_nothing(tmp_path):
     settings = server_settings(tmp_path, ui_dir=ROOT / "app" / "ui", max_rows=50)
     st = Path(sys.executable).with_name("schemathesis")
     report = ROOT / "build" / "schemathesis"
+    report.mkdir(parents=True, exist_ok=True)
     with RunningServer(settings) as server:
         run = subprocess.run(
             [str(st), "run", f"{server.url}/openapi.json", "--checks", "all",
@@ -35,9 +36,9 @@ def test_schemathesis_finds_nothing(tmp_path):
              "--workers", "1", "--generation-database", "none", "--request-timeout", "60",
              "--no-color", "--report", "junit", "--report-dir", str(report)],
             capture_output=True, text=True, timeout=900, check=False,
+            cwd=report,  # its cache (.schemathesis/) stays out of the source tree
             env={**os.environ, "SCHEMATHESIS_HOOKS": ""},
         )
-    report.mkdir(parents=True, exist_ok=True)
     (report / "output.txt").write_text(run.stdout + run.stderr)
     print(run.stdout[-6000:], run.stderr[-2000:])
     assert run.returncode == 0, run.stdout[-6000:]
