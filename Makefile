@@ -156,7 +156,7 @@ api-fuzz: bootstrap ## schemathesis, every check, against a real agent server (b
 
 .PHONY: unit
 unit: bootstrap ## tests that need neither Docker nor a browser
-	$(BIN)/pytest -q -m "not docker and not bwrap and not browser and not molecule"
+	$(BIN)/pytest -q -m "not docker and not bwrap and not browser and not molecule and not k8s"
 
 .PHONY: ui-test
 ui-test: bootstrap ## the web UI in a real Chromium; screenshots in build/screenshots/ (container test needs `make images`)

@@ -1,7 +1,8 @@
 """Warm bubblewrap sandboxes for the pool: one `bwrap` process started ahead, its runner warmed inside.
 
-It wraps the executor's own launch (BubblewrapExecutor._argv and _limits: the same
-namespaces, binds, environment and rlimits as a cold run) and adds only
+It wraps the executor's own launch (BubblewrapExecutor._argv, _limits and its
+Confinement: the same namespaces, binds, environment, rlimits, seccomp filter and
+sandbox-wide cgroup as a cold run) and adds only
 CORRAL_RUNNER_WARM=1, so the runner imports DuckDB and pandas and opens its connection,
 writes READY_MARK on stderr and blocks reading stdin. A run writes the request to that
 stdin, reads stdout up to the cap until the deadline, then kills the whole process group
@@ -22,9 +23,12 @@ import selectors
 import signal
 import subprocess
 import time
+import uuid
+from dataclasses import dataclass
 from typing import Any
 
 from app.executors.bwrap import BubblewrapExecutor
+from app.executors.confinement import Confinement
 from app.executors.outcome import STDERR_TAIL, Ending, output_cap, result_from
 from runner import contract
 from runner.contract import READY_MARK, WARM_ENV
@@ -34,6 +38,15 @@ WARM_UP_CPU_S = 10
 CHUNK = 64 * 1024
 
 
+@dataclass
+class WarmBwrap:
+    """One warm sandbox: the bwrap process and the confinement (cgroup, seccomp, /tmp)
+    that lives exactly as long as it."""
+
+    proc: subprocess.Popen
+    confined: Confinement
+
+
 class BwrapWarmSandboxes:
     """The pool's bubblewrap backend (app/executors/pool.py WarmBackend)."""
 
@@ -41,57 +54,69 @@ class BwrapWarmSandboxes:
         self.executor = executor
         self.settings = executor.settings
 
-    def sandbox_id(self, sandbox: subprocess.Popen) -> str:
-        return f"bwrap-{sandbox.pid}"
+    def sandbox_id(self, sandbox: WarmBwrap) -> str:
+        return f"bwrap-{sandbox.proc.pid}"
 
-    def start(self) -> subprocess.Popen:
+    def start(self) -> WarmBwrap:
         s = self.settings
-        argv = self.executor._argv()
-        cut = argv.index("--")
-        argv = argv[:cut] + ["--setenv", WARM_ENV, "1"] + argv[cut:]
-        deadline_s = (s.run_timeout_ms + s.sandbox_grace_ms) / 1000
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, cwd="/",
-            start_new_session=True,  # its own process group: one killpg stops it all
-            preexec_fn=self.executor._limits(deadline_s + WARM_UP_CPU_S),  # noqa: PLW1509
-        )
+        confined = self.executor._confinement(f"warm-{uuid.uuid4().hex[:16]}")
+        try:
+            argv = self.executor._argv(confined.open())
+            cut = argv.index("--")
+            argv = argv[:cut] + ["--setenv", WARM_ENV, "1"] + argv[cut:]
+            deadline_s = (s.run_timeout_ms + s.sandbox_grace_ms) / 1000
+            limits = self.executor._limits(deadline_s + WARM_UP_CPU_S)
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, cwd="/",
+                start_new_session=True,  # its own process group: one killpg stops it all
+                preexec_fn=confined.preexec(limits),  # noqa: PLW1509
+                pass_fds=[confined.seccomp_fd],
+            )
+        except BaseException:
+            confined.close()
+            raise
+        sandbox = WarmBwrap(proc, confined)
         try:
             _wait_ready(proc)
         except BaseException:
-            self.discard(proc)
+            self.discard(sandbox)
             raise
-        return proc
+        return sandbox
 
-    def alive(self, sandbox: subprocess.Popen) -> bool:
-        return sandbox.poll() is None
+    def alive(self, sandbox: WarmBwrap) -> bool:
+        return sandbox.proc.poll() is None
 
-    def run(self, sandbox: subprocess.Popen, request: dict[str, Any]) -> dict[str, Any] | None:
+    def run(self, sandbox: WarmBwrap, request: dict[str, Any]) -> dict[str, Any] | None:
         started = time.monotonic()
+        proc = sandbox.proc
         try:
             if not self.alive(sandbox):
                 return None
             deadline = started + (request["timeout_ms"] + self.settings.sandbox_grace_ms) / 1000
-            end = _converse(sandbox, json.dumps(request).encode(), deadline, output_cap(request))
+            end = _converse(proc, json.dumps(request).encode(), deadline, output_cap(request))
+            end.oom_killed = end.oom_killed or sandbox.confined.oom_killed()
         except OSError as exc:
             elapsed = int((time.monotonic() - started) * 1000)
             return contract.failed_result(request["run_id"], "crashed", None,
                                           f"The sandbox failed while running: {exc}", elapsed)
         finally:
             self.discard(sandbox)  # in every outcome: nothing of the sandbox outlives the run
-        end.exit_code = sandbox.returncode
+        end.exit_code = proc.returncode
         end.elapsed_ms = int((time.monotonic() - started) * 1000)
         return result_from(request, end)
 
-    def discard(self, sandbox: subprocess.Popen) -> None:
+    def discard(self, sandbox: WarmBwrap) -> None:
+        proc = sandbox.proc
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(sandbox.pid, signal.SIGKILL)
+            os.killpg(proc.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
-            sandbox.wait(timeout=10)
-        for pipe in (sandbox.stdin, sandbox.stdout, sandbox.stderr):
+            proc.wait(timeout=10)
+        for pipe in (proc.stdin, proc.stdout, proc.stderr):
             with contextlib.suppress(OSError):
                 pipe.close()
+        sandbox.confined.close()  # after the kill: the cgroup must be empty to go
 
 
 def _wait_ready(proc: subprocess.Popen) -> None:

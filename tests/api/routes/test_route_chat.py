@@ -41,7 +41,7 @@ def test_lone_surrogates_are_refused_not_a_500(api, raw, field):
 
 
 def test_a_surrogate_pair_is_text_and_stored_faithfully(api):
-    question = "Will it rain on the colony today? \U0001f427 \u00e9\u0301 \u202e"
+    question = "Tell me a joke \U0001f427 \u00e9\u0301 \u202e"
     answer = send(api, "/api/chat", json.dumps({"question": question})).json()
     assert answer["question"] == question and answer["plan"] is None  # no sandbox needed
     stored = api.get(f"/api/conversations/{answer['conversation_id']}").json()
