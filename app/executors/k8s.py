@@ -502,9 +502,7 @@ class K8sJobExecutor(Executor):
         """The wall-clock deadline passed: kill from outside, report a timeout."""
         if run.kill_at is None:
             self._delete_job(run.name, run.pod)
-            note = f" ({run.pending_note})" if run.pending_note else ""
-            return run.failed("timeout", "the runner did not start within "
-                              f"{run.start_deadline - run.started:.0f} s{note}")
+            return run.timeout()
         return self._stop(run, timed_out=True)
 
     def _stop(self, run: _Run, **how: bool) -> dict[str, Any]:
@@ -515,7 +513,7 @@ class K8sJobExecutor(Executor):
         """The pod was removed or failed without a container result: ask its Job why."""
         reason, message = self._job_failure(run)
         if reason == "DeadlineExceeded":
-            return run.result(Ending(stdout=b"", timed_out=True))
+            return run.timeout()
         if reason == "gone":
             return run.failed("crashed", "the runner Job was deleted before it finished")
         if reason:
@@ -659,6 +657,14 @@ class _Run:
     def failed(self, status: str, message: str) -> dict[str, Any]:
         return contract.failed_result(self.request["run_id"], status, None, message,
                                       self.elapsed_ms())
+
+    def timeout(self) -> dict[str, Any]:
+        """A timeout; when the container never ran, say why it did not start."""
+        if self.kill_at is not None:
+            return self.result(Ending(stdout=b"", timed_out=True))
+        note = f" ({self.pending_note})" if self.pending_note else ""
+        return self.failed("timeout", "the runner did not start within "
+                           f"{self.start_deadline - self.started:.0f} s{note}")
 
     def result(self, ending: Ending) -> dict[str, Any]:
         """The same mapping from how a sandbox ended to a status as every executor's."""

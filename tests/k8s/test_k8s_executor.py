@@ -38,7 +38,9 @@ from runner.channel import frame
 
 TEMPLATE = {
     "labels": {"app.kubernetes.io/name": "corral", "app.kubernetes.io/component": "runner"},
-    "startupGraceSeconds": 5,
+    # Generous deadlines: only the tests about deadlines may depend on time (a loaded
+    # machine must not turn a scripted success into a timeout).
+    "startupGraceSeconds": 30,
     "ttlSecondsAfterFinished": 120,
 }
 
@@ -82,7 +84,8 @@ def api(tmp_path, monkeypatch):
 def executor(api, tmp_path):
     template = tmp_path / "runner-template.json"
     template.write_text(json.dumps(TEMPLATE))
-    settings = Settings(execution_mode="k8s", k8s_runner_template=str(template))
+    settings = Settings(execution_mode="k8s", k8s_runner_template=str(template),
+                        sandbox_grace_ms=30000)
     ex = K8sJobExecutor(settings)
     yield ex
     if ex._api_client is not None:
