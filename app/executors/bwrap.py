@@ -113,7 +113,7 @@ class BubblewrapExecutor(Executor):
                 "--unshare-cgroup-try", "--die-with-parent", "--new-session", "--clearenv",
                 "--seccomp", str(confined.seccomp_fd)]
         if not self.as_root:
-            argv += ["--unshare-user", "--disable-userns", "--uid", str(SANDBOX_UID),
+            argv += ["--unshare-user", *self._disable_userns, "--uid", str(SANDBOX_UID),
                      "--gid", str(SANDBOX_GID), "--cap-drop", "ALL"]
         argv += ["--ro-bind", "/usr", "/usr"]
         for d in SYSTEM_DIRS:
@@ -147,6 +147,26 @@ class BubblewrapExecutor(Executor):
         drop = ["/usr/bin/setpriv", f"--reuid={SANDBOX_UID}", f"--regid={SANDBOX_GID}",
                 "--clear-groups", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
         return argv + ["--", *drop, "--", *runner]
+
+    @cached_property
+    def _disable_userns(self) -> list[str]:
+        """["--disable-userns"] where bwrap can apply it, asked once.
+
+        It writes user.max_user_namespaces through the outer /proc, which a container
+        may mount read-only; the seccomp filter refuses nested user namespaces anyway, so
+        there the flag is left out (and the log says so) rather than bwrap mode lost.
+        """
+        probe = [shutil.which("bwrap") or "bwrap", "--unshare-user", "--disable-userns",
+                 "--ro-bind", "/", "/", "--", "/bin/true"]
+        try:
+            done = subprocess.run(probe, capture_output=True, text=True, timeout=30, check=False)
+        except (OSError, subprocess.SubprocessError) as exc:
+            done = subprocess.CompletedProcess(probe, 1, "", str(exc))
+        if done.returncode == 0:
+            return ["--disable-userns"]
+        log.warning("bwrap --disable-userns does not work here (%s); nested user namespaces "
+                    "stay refused by the seccomp filter", done.stderr.strip()[:200])
+        return []
 
     @cached_property
     def _python_prefixes(self) -> list[str]:

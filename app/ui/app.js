@@ -9,6 +9,7 @@ import {
   renderRequestFailure,
 } from "./lib/answer.js";
 import { renderDatasets, renderSuggestions } from "./lib/catalog.js";
+import { renderIsolationNotice } from "./lib/readiness.js";
 import { announce, h, replaceChildren } from "./lib/dom.js";
 
 const STORAGE_KEY = "corral.conversationId";
@@ -354,9 +355,19 @@ ui.input.addEventListener("keydown", (event) => {
 
 ui.newChat.addEventListener("click", newChat);
 
+async function showIsolation() {
+  try {
+    const notice = renderIsolationNotice(await api.readiness());
+    if (notice) ui.banner.after(notice);
+  } catch {
+    // not ready: a question will say so; nothing to add here
+  }
+}
+
 async function start() {
   const saved = storedConversationId();
   await Promise.all([
+    showIsolation(),
     loadCatalog(),
     loadHistory(),
     saved ? openConversation(saved, { quiet: true }) : Promise.resolve(),

@@ -71,7 +71,7 @@ FORGERIES = {
 def server(request, tmp_path_factory) -> Iterator[RunningServer]:
     tmp = tmp_path_factory.mktemp(f"untrusted-{request.param}")
     settings = server_settings(tmp, execution_mode=request.param, runner_image=RUNNER_IMAGE,
-                               max_rows=20)
+                               max_rows=20, run_timeout_ms=20000)
     with RunningServer(settings) as s:
         s.db = tmp / "corral.db"
         yield s

@@ -478,3 +478,25 @@ def test_unreadable_runner_template_stops_start_up_naming_the_variable(tmp_path)
     bad.write_text("{not json")
     with pytest.raises(ValueError, match="K8S_RUNNER_TEMPLATE"):
         K8sJobExecutor(Settings(execution_mode="k8s", k8s_runner_template=str(bad)))
+
+
+def _forged(**fields) -> bytes:
+    table = json.loads(result_line("run-1"))
+    table.update(fields)
+    return json.dumps(table).encode() + b"\n"
+
+
+@pytest.mark.parametrize("log", [
+    _forged(run_id="someone-else"),
+    _forged(row_count=99),
+    _forged(status="rejected", columns=[], rows=[], row_count=0,
+            error={"type": "rejected", "message": "forged"}),
+    _forged(rows=[["Adelie", 152, "extra"], ["Gentoo", 124]]),
+], ids=["foreign run_id", "row_count lie", "server status", "row wider than columns"])
+async def test_a_forged_result_in_the_log_is_never_believed(api, executor, log):
+    api.cluster.scenario_for = lambda job: Scenario(
+        states=[running(), terminated("Succeeded", 0, "Completed")], log=log)
+    result = await executor.run(request())
+    assert result["status"] == "crashed", result
+    assert result["run_id"] == "run-1" and result["rows"] == []
+    assert_job_deleted(api)

@@ -4,7 +4,10 @@ as a whole, not per process. Each test records what the attack achieved."""
 
 from __future__ import annotations
 
-from sandbox_helpers import assert_still_works, run, table
+import pytest
+from sandbox_helpers import assert_still_works, run, sandbox_settings, table
+
+from app.executors.bwrap import BubblewrapExecutor
 
 NESTED_USERNS = """
 import ctypes, os, subprocess
@@ -106,3 +109,15 @@ async def test_six_children_together_stay_within_the_memory_limit(sandbox):
     else:
         assert result["status"] == "oom", result["error"]
     await assert_still_works(sandbox)
+
+
+@pytest.mark.bwrap
+async def test_the_unprivileged_bwrap_path_refuses_nested_namespaces_too():
+    # The argv an unprivileged agent uses (its own user namespace, --disable-userns where
+    # bwrap can apply it, the seccomp filter, the cgroup), exercised from here.
+    executor = BubblewrapExecutor(sandbox_settings("bwrap"))
+    executor.as_root = False
+    assert table(await run(executor, NESTED_USERNS)) == {
+        "direct": "REFUSED", "tool": "REFUSED", "mount_ns": "REFUSED"}
+    assert table(await run(executor, "result = {'uid': __import__('os').getuid()}")) == {
+        "uid": 10001}

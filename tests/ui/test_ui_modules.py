@@ -57,8 +57,9 @@ def run(page, body: str):
             const values = await import('/lib/values.js');
             const table = await import('/lib/table.js');
             const answer = await import('/lib/answer.js');
-            return await (new Function('csv', 'values', 'table', 'answer', body))(
-                csv, values, table, answer);
+            const readiness = await import('/lib/readiness.js');
+            return await (new Function('csv', 'values', 'table', 'answer', 'readiness', body))(
+                csv, values, table, answer, readiness);
         }""",
         body,
     )
@@ -187,3 +188,16 @@ def test_truncated_answer_says_so(page):
         return el.querySelector('.notice-truncated').textContent;
     """)
     assert notice.startswith("Showing the first 200 rows.")
+
+
+def test_weaker_isolation_chosen_by_the_operator_is_shown(page):
+    shown = run(page, """
+        const weak = readiness.renderIsolationNotice({status: 'ready', executor: 'bwrap',
+            isolation: 'weaker than intended: per-process limits only <b>x</b>'});
+        const normal = readiness.renderIsolationNotice({status: 'ready', executor: 'bwrap'});
+        return {text: weak.textContent, bold: weak.querySelectorAll('span b').length,
+                normal: normal};
+    """)
+    assert "Weaker sandbox isolation" in shown["text"]
+    assert "per-process limits only <b>x</b>" in shown["text"]
+    assert shown["bold"] == 0 and shown["normal"] is None

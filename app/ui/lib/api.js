@@ -75,6 +75,7 @@ async function request(method, path, body) {
 
 export const api = {
   datasets: () => request("GET", "/api/datasets"),
+  readiness: () => request("GET", "/api/readyz"),
   suggestions: () => request("GET", "/api/suggestions"),
   conversations: () => request("GET", "/api/conversations"),
   conversation: (id) => request("GET", `/api/conversations/${encodeURIComponent(id)}`),
