@@ -164,16 +164,38 @@ def leftovers() -> int:
     return len(out.stdout.split())
 
 
-def load(requests: int) -> dict:
+def load(requests: int, reps: int = 3) -> dict:
+    """Pooled and cold servers alternately, in `reps` short bursts each per concurrency,
+    so load from elsewhere on the machine hits both alike; totals over the bursts."""
     env = {"EXECUTION_MODE": "docker", "RUNNER_IMAGE": IMAGE, "MAX_SANDBOXES": "4"}
     rounds = []
     with agent_server(**env, WARM_POOL_SIZE="2") as (pool_url, _), \
             agent_server(**env, WARM_POOL_SIZE="0") as (cold_url, _):
         for concurrency in (4, 8):
-            for name, url in (("pool", pool_url), ("cold", cold_url)):
-                wait_ready(httpx.Client(base_url=url), 2 if name == "pool" else 0, 60)
-                rounds.append({"server": name, **asyncio.run(burst(url, concurrency, requests))})
+            bursts: dict[str, list[dict]] = {"pool": [], "cold": []}
+            for _ in range(reps):
+                for name, url in (("pool", pool_url), ("cold", cold_url)):
+                    wait_ready(httpx.Client(base_url=url), 2 if name == "pool" else 0, 60)
+                    bursts[name].append(asyncio.run(burst(url, concurrency, requests // reps)))
+            rounds += [{"server": name, **_total(concurrency, b)} for name, b in bursts.items()]
     return {"rounds": rounds, "leaked_sandboxes_after_stop": leftovers()}
+
+
+def _total(concurrency: int, bursts: list[dict]) -> dict:
+    wall = sum(b["wall_s"] for b in bursts)
+    ok = sum(b["responses"]["ok"] for b in bursts)
+    return {
+        "concurrency": concurrency, "requests": sum(b["requests"] for b in bursts),
+        "bursts": len(bursts), "wall_s": round(wall, 2),
+        "throughput_ok_per_s": round(ok / wall, 2),
+        "http_5xx": sum(b["http_5xx"] for b in bursts),
+        "responses": {k: sum(b["responses"].get(k, 0) for b in bursts)
+                      for k in sorted({k for b in bursts for k in b["responses"]})},
+        "hit_rate_per_burst": [b["hit_rate"] for b in bursts],
+        "throughput_per_burst": [b["throughput_ok_per_s"] for b in bursts],
+        "latency_p50_ms_per_burst": [b["latency_ok"]["p50_ms"] if b["latency_ok"] else None
+                                     for b in bursts],
+    }
 
 
 def idle_docker(seconds: float) -> dict:

@@ -125,5 +125,8 @@ def _wait_ready(warm: WarmContainer) -> None:
                     warm.sock.settimeout(None)
                     return
     except TimeoutError:
-        raise RuntimeError(f"the runner did not warm up within {WARM_UP_TIMEOUT_S} s") from None
+        raise RuntimeError(
+            f"the runner did not warm up within {WARM_UP_TIMEOUT_S} s (a runner image older "
+            "than the warm pool never says it is ready: rebuild it with `make images`, or "
+            "set WARM_POOL_SIZE=0)") from None
     raise RuntimeError(f"the runner exited while warming up: {bytes(err[-300:])!r}")
