@@ -481,9 +481,12 @@ def test_unreadable_runner_template_stops_start_up_naming_the_variable(tmp_path)
 
 
 def _forged(**fields) -> bytes:
-    table = json.loads(result_line("run-1"))
+    """A result framed exactly as the runner frames it (Python-mode code can do that
+    from inside the runner's process), but lying: the content check must refuse it."""
+    table = json.loads(result_only("run-1"))
     table.update(fields)
-    return json.dumps(table).encode() + b"\n"
+    line = json.dumps(table).encode() + b"\n"
+    return line + frame(line)
 
 
 @pytest.mark.parametrize("log", [
