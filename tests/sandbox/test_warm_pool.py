@@ -120,7 +120,9 @@ async def test_nothing_one_query_leaves_is_visible_to_the_next(pooled):
 )
 async def test_a_failed_query_never_returns_its_sandbox(pooled, code, status):
     await wait_ready(pooled)
-    result = await run(pooled, code, timeout_ms=3000)
+    # Only the spin needs a short deadline; a memory bomb at half a CPU on a busy machine
+    # needs the default's time to reach the limit.
+    result = await run(pooled, code, timeout_ms=3000 if status == "timeout" else 15000)
     assert result["status"] == status, result
     served = pooled.served[result["run_id"]]
     assert not sandbox_exists(served)
