@@ -10,7 +10,7 @@ import struct
 import sys
 
 QUERY = struct.pack(">HHHHHH", 0x4242, 0x0100, 1, 0, 0, 0) + b"".join(
-    bytes([len(p)]) + p.encode() for p in "kubernetes.default.svc.cluster.local".split(".")
+    bytes([len(p)]) + p.encode() for p in ["kubernetes", "default", "svc", "cluster", "local"]
 ) + b"\x00" + struct.pack(">HH", 1, 1)
 
 
