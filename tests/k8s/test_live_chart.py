@@ -39,9 +39,15 @@ def install(cluster: Cluster, release: str, ns: str, *extra: str) -> None:
                  "--timeout", "5m", *extra, *image_values())
 
 
-def leftovers(cluster: Cluster, release: str, ns: str) -> str:
-    return cluster.kubectl("get", KINDS, "-n", ns, "-o", "name", "-l",
-                           f"app.kubernetes.io/instance={release}").stdout.strip()
+def leftovers(cluster: Cluster, release: str, ns: str, wait_s: float = 90) -> str:
+    """What of the release is still there once its pods had time to terminate."""
+    deadline = time.monotonic() + wait_s
+    while True:
+        left = cluster.kubectl("get", KINDS, "-n", ns, "-o", "name", "-l",
+                               f"app.kubernetes.io/instance={release}").stdout.strip()
+        if not left or time.monotonic() > deadline:
+            return left
+        time.sleep(1)
 
 
 @pytest.fixture(scope="module")
@@ -200,10 +206,7 @@ def test_upgrade_reuse_values_and_rollback(release: Cluster):
 
 def test_uninstall_leaves_nothing_of_the_release(release: Cluster):
     release.helm("uninstall", RELEASE, "-n", NS, "--wait", "--timeout", "3m")
-    deadline = time.monotonic() + 60
-    while (left := leftovers(release, RELEASE, NS)) and time.monotonic() < deadline:
-        time.sleep(1)
-    assert left == ""
+    assert leftovers(release, RELEASE, NS) == ""
     assert release.kubectl("get", "pods", "-n", NS, "-o", "name").stdout.strip() == ""
     assert release.helm("list", "-n", NS, "-q").stdout.strip() == ""
     # helm's own release records (Secrets owner=helm) go too.
