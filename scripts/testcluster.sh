@@ -94,7 +94,7 @@ clean_chains() {
       chains=$($cmd -t $table -S | awk '$1 == "-N" {print $2}' | grep -E "$CHAIN_RE" || true)
       [[ -z $chains ]] && continue
       $cmd -t $table -S | grep -E -- "-j ($(echo $chains | tr ' ' '|'))( |$)" | grep '^-A' |
-        while read -r rule; do eval "$cmd -t $table ${rule/-A/-D}" 2>/dev/null || true; done
+        while read -r rule; do eval "$cmd -t $table ${rule/-A/-D}" 2>/dev/null || true; done || true
       for c in $chains; do $cmd -t $table -F "$c" 2>/dev/null || true; done
       for c in $chains; do $cmd -t $table -X "$c" 2>/dev/null || true; done
     done
@@ -248,7 +248,7 @@ start_control_plane() {
     --service-account-key-file="$DIR/pki/sa.pub" --service-account-signing-key-file="$DIR/pki/sa.key" \
     --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction \
     --admission-control-config-file="$DIR/conf/admission.yaml" --profiling=false \
-    --allow-privileged=true --event-ttl=10m
+    --allow-privileged=true --event-ttl=10m --kubelet-preferred-address-types=InternalIP,Hostname
   wait_for kube-apiserver 120 api_ok /readyz
   start kube-controller-manager "$BIN" kube-controller-manager --kubeconfig="$DIR/conf/controller-manager.kubeconfig" \
     --authentication-kubeconfig="$DIR/conf/controller-manager.kubeconfig" --authorization-kubeconfig="$DIR/conf/controller-manager.kubeconfig" \

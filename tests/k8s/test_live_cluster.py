@@ -48,7 +48,8 @@ def test_one_ready_node_of_the_pinned_release(k8s_cluster: Cluster):
 
 def test_pod_security_restricted_refuses_a_privileged_pod(k8s_cluster: Cluster, namespace: str):
     refused = k8s_cluster.kubectl("apply", "-n", namespace, "-f", "-", check=False,
-                                  input=pod("privileged", privileged=True))
+                                  input=pod("privileged", privileged=True,
+                                                allowPrivilegeEscalation=True))
     assert refused.returncode != 0
     assert 'violates PodSecurity "restricted:latest"' in refused.stderr, refused.stderr
     assert "privileged" in refused.stderr

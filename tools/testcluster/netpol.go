@@ -131,7 +131,7 @@ func applyRules(rules []string, podCIDR string) error {
 		"INPUT":   {"-s", podCIDR, "-j", chainMain},
 	}
 	for chain, spec := range hooks {
-		first, _ := exec.Command("iptables", "-w", "-S", chain, "2").Output()
+		first, _ := exec.Command("iptables", "-w", "-S", chain, "1").Output()
 		if strings.TrimSpace(string(first)) == "-A "+chain+" "+strings.Join(spec, " ") {
 			continue
 		}
