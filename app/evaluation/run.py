@@ -33,7 +33,8 @@ def classify(q: Question, answer: dict[str, Any]) -> str:
     if not result or result.get("status") != "ok":
         return "error"
     columns = [c["name"] for c in result.get("columns", [])]
-    if matches(columns, result.get("rows", []), q.expected, q.ordered):
+    if matches(columns, result.get("rows", []), q.expected, q.ordered,
+               ranking=q.shape == "superlative"):
         return "correct"
     return "wrong"
 

@@ -66,9 +66,12 @@ def _column_fits(got: list[Any], want: list[Any]) -> bool:
 
 
 def matches(columns: list[str], rows: list[list[Any]], expected: list[tuple[Any, ...]],
-            ordered: bool) -> bool:
+            ordered: bool, ranking: bool = False) -> bool:
     """True when some choice of result columns, one per expected column, gives the
-    expected rows."""
+    expected rows. With `ranking` (a superlative: one expected row), a ranking whose
+    first row is that row also matches: the answer is on top, the rest is context."""
+    if ranking and len(expected) == 1 and len(rows) > 1:
+        return matches(columns, rows[:1], expected, ordered)
     if len(rows) != len(expected):
         return False
     if not expected:

@@ -21,9 +21,10 @@ from agent_server import RunningServer, server_settings
 QUESTIONS = ROOT / "eval" / "questions.json"
 # What the offline planner achieves on eval/questions.json today (223 questions): the
 # floor for correct answers and the ceiling for confidently wrong ones. Raise the first
-# and lower the second as the planner improves; never the other way round.
-MIN_CORRECT = 134
-MAX_CONFIDENTLY_WRONG = 82
+# and lower the second as the planner improves; never the other way round. Before the
+# honesty rule it was 141 correct and 75 confidently wrong.
+MIN_CORRECT = 140
+MAX_CONFIDENTLY_WRONG = 3
 
 
 def test_extra_columns_and_row_order_do_not_matter() -> None:

@@ -17,8 +17,8 @@ AGGREGATES = {
 AGGREGATE_WORDS = {"avg": "average", "sum": "total", "min": "minimum", "max": "maximum",
                    "median": "median"}
 HIGH = {"highest", "largest", "biggest", "most", "greatest", "longest", "heaviest", "top",
-        "best", "busiest", "richest", "maximum", "max", "max.", "oldest", "populous"}
-LOW = {"lowest", "smallest", "least", "fewest", "shortest", "lightest", "bottom", "worst",
+        "busiest", "richest", "maximum", "max", "max.", "oldest", "populous"}
+LOW = {"lowest", "smallest", "least", "fewest", "shortest", "lightest", "bottom",
        "poorest", "minimum", "min"}
 GROUP_WORDS = {"by", "per", "each", "every", "across"}
 FILLER = {"the", "a", "an", "each", "every", "of", "their", "its", "single", "individual",
@@ -65,3 +65,6 @@ DEFAULT_TOP = 10
 # A group column with more distinct values than this answers "which X had the
 # highest ..." with the single winner; with fewer, the whole ranking is shown.
 SMALL_GROUP = 10
+# "best" and "worst" are not here on purpose: their direction depends on the measure
+# (the worst delay is the highest, the worst life expectancy the lowest), so the
+# honesty rule asks back instead of guessing.

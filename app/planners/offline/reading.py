@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.planners.offline import rules
+from app.planners.offline import honesty, rules
 from app.planners.offline.tokens import Token, tokenize
 from app.planners.offline.vocabulary import Vocabulary
 
@@ -31,6 +31,7 @@ class Reading:
     listing: bool = False
     explicit_list: bool = False
     joins: dict[str, int] = field(default_factory=dict)  # joined table -> index of its key
+    unread: list[str] = field(default_factory=list)  # words neither used nor ignorable
 
     def columns(self) -> list[str]:
         """Every column key the reading uses."""
@@ -57,4 +58,5 @@ def read(question: str, vocab: Vocabulary) -> Reading:
     r = Reading(vocab)
     for rule in rules.ORDER:
         rule(r, q)
+    r.unread = honesty.leftover(r, q)
     return r
