@@ -22,8 +22,9 @@ QUESTIONS = ROOT / "eval" / "questions.json"
 # What the offline planner achieves on eval/questions.json today (223 questions): the
 # floor for correct answers and the ceiling for confidently wrong ones. Raise the first
 # and lower the second as the planner improves; never the other way round. Before the
-# honesty rule it was 141 correct and 75 confidently wrong.
-MIN_CORRECT = 140
+# honesty rule it was 141 correct and 75 confidently wrong; with it 140 and 3;
+# with shares and lower-case codes 153 and 3.
+MIN_CORRECT = 153
 MAX_CONFIDENTLY_WRONG = 3
 
 

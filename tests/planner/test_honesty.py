@@ -24,8 +24,7 @@ def test_a_plural_value_is_read_as_the_value(catalog):
 
 
 @pytest.mark.parametrize("question, word", [
-    ("What share of Gentoo penguins are female?", "share"),  # no shares yet: not raw rows
-    ("what % of penguins are adelie", "%"),
+    ("What share of the world population lived in Asia in 2007?", "share"),  # of a SUM
     ("How many flights were cancelled (no departure time)?", "cancelled"),  # not all flights
     ("richest country in 2007", "country"),  # not the single largest value
     ("which month had the worst dep delays", "worst"),  # direction depends on the measure
@@ -43,3 +42,21 @@ def test_a_typo_in_a_column_it_used_is_fine(catalog):
     plan = plan_question("avg bill lenght of adelie penguins", catalog)
     assert isinstance(plan, Plan)
     assert "AVG(bill_length_mm)" in plan.code
+
+
+def test_a_share_says_what_it_counts_and_what_it_leaves_out(catalog, duck):
+    plan = plan_question("What share of Gentoo penguins are female?", catalog)
+    assert isinstance(plan, Plan)
+    assert plan.explanation == ("Share of penguins where species = Gentoo whose sex is "
+                                "female, in % (rows with no recorded sex excluded).")
+    (value,), = duck.execute(plan.code).fetchall()
+    (want,), = duck.execute("SELECT 100.0 * COUNT(*) FILTER (WHERE sex = 'female') / "
+                            "COUNT(sex) FROM penguins WHERE species = 'Gentoo'").fetchall()
+    assert abs(value - want) < 0.01
+
+
+def test_lower_case_codes_are_values_but_english_words_are_not(catalog):
+    plan = plan_question("how many flights from lga in march", catalog)
+    assert "origin = 'LGA'" in plan.code
+    plan = plan_question("how many flights as of march", catalog)
+    assert "'AS'" not in getattr(plan, "code", "")

@@ -68,3 +68,14 @@ SMALL_GROUP = 10
 # "best" and "worst" are not here on purpose: their direction depends on the measure
 # (the worst delay is the highest, the worst life expectancy the lowest), so the
 # honesty rule asks back instead of guessing.
+# Short English words that are also codes in some data (AS = Alaska Airlines, US = US
+# Airways): such a code matches only as written in capitals. Other codes ("jfk",
+# "lga", "ua") match in lower case too, the way people type them.
+_SHORT_TEXT = (
+    "a an as at be by do go he hi i if in is it me my no of oh ok on or so to up us we "
+    "am are all and any can did few for had has her him his how its let may not now off "
+    "one our out own per see she the too two use was way who why yes yet you"
+)
+SHORT_WORDS = frozenset(_SHORT_TEXT.split())
+# The words after which a lower-case code is read as the code ("from jfk", "to lax").
+CODE_CONTEXT = frozenset({"from", "to", "at", "for", "into", "via", "and", "vs", "or"})

@@ -16,6 +16,7 @@ import re
 from typing import TYPE_CHECKING
 
 from app.planners.offline import english as en
+from app.planners.offline.shares import SHARE_WORDS
 
 if TYPE_CHECKING:
     from app.planners.offline.reading import Question, Reading
@@ -94,6 +95,15 @@ def _shows_rows(r: Reading) -> bool:
     return r.listing or (plain and bool(r.limit if r.direction else r.filters))
 
 
+def _unread(q: Question, i: int, ignorable: set[str], read_words: set[str],
+            used: set[str]) -> bool:
+    t = q.tokens[i]
+    if t.kind == "word":
+        return t.text not in ignorable and not t.text.isdigit() \
+            and not _is_read(t.text, read_words)
+    return t.kind == "col" and t.column not in used and not t.weak and not _qualifies(q, i)
+
+
 def leftover(r: Reading, q: Question) -> list[str]:
     """Words of the question the reading neither used nor may ignore, and column
     mentions it gave no role ("richest country" read without the country)."""
@@ -101,17 +111,10 @@ def leftover(r: Reading, q: Question) -> list[str]:
     read_words, used = _read_words(r), set(r.columns())
     if _shows_rows(r):  # whole rows are shown: every column the question names is there
         used |= {k for k in r.vocab.columns if "." not in k}
-    out = []
-    for i, t in enumerate(q.tokens):
-        unread_word = t.kind == "word" and t.text not in ignorable and not t.text.isdigit() \
-            and not _is_read(t.text, read_words)
-        idle_column = t.kind == "col" and t.column not in used and not t.weak \
-            and not _qualifies(q, i)
-        if unread_word or idle_column:
-            out.append(t.text)
-    if "%" in q.text:
-        out.append("%")
-    return out
+    out = [t.text for i, t in enumerate(q.tokens) if _unread(q, i, ignorable, read_words, used)]
+    if r.share:  # the share words were read
+        return [w for w in out if w not in SHARE_WORDS]
+    return out + (["%"] if "%" in q.text else [])
 
 
 def _candidates(v: Vocabulary) -> dict[str, str]:
@@ -144,7 +147,8 @@ def closest(word: str, v: Vocabulary) -> tuple[str, str] | None:
 def plural_values(question: str, words: list[str], v: Vocabulary) -> str | None:
     """The question with plural or lower-case values written as the data has them
     ("gentoos" -> Gentoo), when every left-over word is one; else None."""
-    candidates = {t.lower(): t for t, _key, _value in v.value_phrases}
+    candidates = {t.lower(): t for t, _key, _value in v.value_phrases
+                  if not (t.isupper() and len(t) <= 3)}  # "hours" is not HOU
     fixed = question
     for word in words:
         singular = next((candidates[f] for f in (word[:-1], word[:-2]) if f in candidates), None)
@@ -159,7 +163,7 @@ def ask_back(question: str, words: list[str], v: Vocabulary) -> tuple[str, list[
     proposals, fixed = [], question
     for word in words:
         found = closest(word, v)
-        if found and found[0] == word:  # a column named right, but given no role
+        if found and found[0] == word and found[1].startswith("the column"):  # no role
             proposals.append(f"'{word}' names {found[1]}, but I did not find its role here.")
         elif found:
             phrase, proposal = found
