@@ -1,4 +1,5 @@
-"""`corral datasets add|check`: bring your own data without touching code.
+"""`corral datasets add|check|assemble` (bring your own data without touching code) and
+`corral eval` (score a planner on a question set; app/evaluation).
 
     corral datasets add PATH --name NAME [--datasets DIR]   # files -> manifest entry
     corral datasets check [--datasets DIR]                  # files agree with the manifest
@@ -217,7 +218,8 @@ def _parser() -> argparse.ArgumentParser:
 
 def _eval_parser(sub: Any) -> None:
     cmd = sub.add_parser("eval", help="score a planner on a question set (execution match)")
-    cmd.add_argument("questions", type=Path, help="a question file (JSON, see docs/evaluation.md)")
+    cmd.add_argument("questions", type=Path,
+                     help="a question file (JSON, in the format of eval/questions.json)")
     cmd.add_argument("--planner", choices=("offline", "llm"), default="offline",
                      help="without --url: the planner of the local agent server")
     cmd.add_argument("--url", help="ask this running agent server instead of starting one")

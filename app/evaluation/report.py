@@ -45,7 +45,8 @@ def _line(label: str, c: dict[str, int]) -> str:
 
 
 def table(data: dict[str, Any]) -> str:
-    head = f"{'':<22}{'n':>5}" + "".join(f"{k:>13}" for k in OUTCOMES)
+    names = {"wrong": "conf. wrong"}  # wrong with status ok: it looks like an answer
+    head = f"{'':<22}{'n':>5}" + "".join(f"{names.get(k, k):>13}" for k in OUTCOMES)
     lines = [f"planner: {data['planner']}", head]
     for section in ("by_shape", "by_dataset", "by_style"):
         lines.append(section.replace("_", " ") + ":")
