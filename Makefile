@@ -166,6 +166,11 @@ ui-test: bootstrap ## the web UI in a real Chromium; screenshots in build/screen
 devenv-check: bootstrap docker-check build/base-image ## build the devcontainer image and use it as a developer would; evaluate shell.nix
 	$(BIN)/pytest -q tests/devenv
 
+.PHONY: eval
+eval: bootstrap ## score the offline planner on eval/questions.json (JSON in build/eval.json)
+	@mkdir -p build
+	EXECUTION_MODE=$${EXECUTION_MODE:-bwrap} WARM_POOL_SIZE=0 $(PY) -m app.cli eval eval/questions.json --json build/eval.json
+
 .PHONY: test
 test: bootstrap images molecule-image ## everything CI runs: lint, all pytest suites, chart checks, Molecule
 	$(MAKE) lint

@@ -1,4 +1,5 @@
-"""`corral datasets add|check`: bring your own data without touching code.
+"""`corral datasets add|check|assemble` (bring your own data without touching code) and
+`corral eval` (score a planner on a question set; app/evaluation).
 
     corral datasets add PATH --name NAME [--datasets DIR]   # files -> manifest entry
     corral datasets check [--datasets DIR]                  # files agree with the manifest
@@ -211,11 +212,29 @@ def _parser() -> argparse.ArgumentParser:
     assemble_cmd = cmds.add_parser("assemble", help="one manifest from several folders (JSON)")
     assemble_cmd.add_argument("--demo", type=Path, help="include every dataset of this folder")
     assemble_cmd.add_argument("sources", nargs="*", help="NAME=FOLDER: one dataset of FOLDER")
+    _eval_parser(sub)
     return parser
+
+
+def _eval_parser(sub: Any) -> None:
+    cmd = sub.add_parser("eval", help="score a planner on a question set (execution match)")
+    cmd.add_argument("questions", type=Path,
+                     help="a question file (JSON, in the format of eval/questions.json)")
+    cmd.add_argument("--planner", choices=("offline", "llm"), default="offline",
+                     help="without --url: the planner of the local agent server")
+    cmd.add_argument("--url", help="ask this running agent server instead of starting one")
+    cmd.add_argument("--datasets", type=Path,
+                     default=Path(os.environ.get("DATASETS_PATH") or "datasets"),
+                     help="the datasets the reference SQL reads (default: DATASETS_PATH "
+                     "or ./datasets)")
+    cmd.add_argument("--json", type=Path, dest="json_out", help="also write the report here")
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.group == "eval":
+        from app.evaluation.cli import run_eval  # imports the server only when needed
+        return run_eval(args)
     try:
         if args.command == "add":
             entry = add(args.path, args.name, args.datasets, args.max_bytes, args.replace)

@@ -235,6 +235,10 @@ class Answer(BaseModel):
     result: RunResult | None = Field(description="null when nothing ran")
     message: str = Field(description="One line for the chat bubble; when the planner cannot "
                          "answer it says so and lists questions it can answer.")
+    reading: str | None = Field(None, description="What the planner understood, in plain "
+                                "words, written from the plan (its filters, groups and "
+                                "measures), not from the question; null when nothing was "
+                                "planned.")
     suggestions: list[str]
 
 

@@ -18,6 +18,8 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine, make_url
 
+from app.planners.base import reading_of
+
 MIGRATIONS = Path(__file__).with_name("migrations")
 
 metadata = sa.MetaData()
@@ -262,7 +264,7 @@ class Storage:
                 )
 
         await asyncio.to_thread(work)
-        return {**row, "created_at": _iso(now)}
+        return {**row, "created_at": _iso(now), "reading": reading_of(plan)}
 
     async def record_run(
         self,
@@ -322,5 +324,6 @@ def _answer(r: Any) -> dict[str, Any]:
         "plan": r.plan,
         "result": r.result,
         "message": r.message,
+        "reading": reading_of(r.plan),
         "suggestions": r.suggestions or [],
     }

@@ -50,3 +50,15 @@ class Planner(abc.ABC):
     async def close(self) -> None:
         return None
 
+
+def reading_of(plan: dict[str, Any] | None) -> str | None:
+    """What the planner understood, in plain words, for an answer's plan (None when
+    nothing was planned). The offline planner writes its explanation from the plan
+    itself (the filters, groups and measures it used, never the question's words);
+    an LLM's explanation is its own account, and the reading says so."""
+    if not plan or not plan.get("explanation"):
+        return None
+    text = str(plan["explanation"]).strip()
+    if plan.get("planner") == "offline":
+        return text
+    return f"In the {plan.get('planner', 'other')} planner's own words: {text}"

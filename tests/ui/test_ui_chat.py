@@ -243,3 +243,44 @@ def test_still_busy_after_the_retry_offers_try_again(context, agent_server):
     assert sorted(r[0] for r in rows) == ["Biscoe", "Dream", "Torgersen"]
     assert page.locator("#messages .status-failed").count() == 0
     assert page.errors == []
+
+
+def test_the_reading_is_above_the_table_with_the_sql_one_click_away(context, agent_server):
+    page = open_app(context, agent_server.url)
+    page.locator("#ask-input").fill("avg body mass of gentoo penguins")
+    page.locator("#ask-input").press("Enter")
+    wait_for_answers(page, 1)
+    answer = answers(page).first
+    reading = answer.locator(".answer-reading")
+    assert reading.locator(".reading-text").inner_text() == (
+        "Average body_mass_g in penguins where species = Gentoo.")
+    # Above the table: the reading comes first in the answer.
+    assert reading.evaluate(
+        "r => !!(r.compareDocumentPosition(r.parentElement.querySelector('table'))"
+        " & Node.DOCUMENT_POSITION_FOLLOWING)")
+    code = answer.locator("details.code-block code")
+    assert not code.is_visible()
+    reading.locator("button.show-code").click()
+    expect(code).to_be_visible()
+    assert "species = 'Gentoo'" in code.inner_text()
+    screenshot(page, "ui-reading")
+    assert page.errors == []
+
+
+def test_a_word_it_did_not_read_is_asked_back_not_guessed(context, agent_server):
+    page = open_app(context, agent_server.url)
+    page.locator("#ask-input").fill("how many penguins are gentooo")
+    page.locator("#ask-input").press("Enter")
+    wait_for_answers(page, 1)
+    answer = answers(page).first
+    assert answer.locator("table").count() == 0
+    assert "did you mean species = 'Gentoo'?" in answer.locator(".answer-message").inner_text()
+    assert answer.locator(".answer-reading").count() == 0
+    chips = answer.locator("button.chip")
+    assert chips.first.inner_text() == "how many penguins are gentoo"
+    screenshot(page, "ui-ask-back")
+    chips.first.click()
+    wait_for_answers(page, 2)
+    assert answers(page).nth(1).locator(".reading-text").inner_text() == (
+        "Number of penguins in penguins where species = Gentoo.")
+    assert page.errors == []

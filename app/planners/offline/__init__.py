@@ -25,6 +25,7 @@ from typing import Any
 
 from app.catalog import Catalog
 from app.planners.base import CannotPlan, Plan, Planner
+from app.planners.offline.honesty import ask_back, plural_values
 from app.planners.offline.reading import read
 from app.planners.offline.sql import plan_sql
 from app.planners.offline.tokens import tokenize
@@ -91,8 +92,16 @@ def plan_question(
             + ", ".join(catalog.names) + "; name one, or try one of these.",
             suggestions_for(catalog, None),
         )
+    v = vocabulary(ds)
+    reading = read(question, v)
+    plural = plural_values(question, reading.unread, v) if reading.unread else None
+    if plural:  # "gentoos" is the value Gentoo: read the question as the data writes it
+        reading = read(plural, v)
+    if reading.unread:  # the honesty rule: no answer to a question not fully read
+        message, fixed = ask_back(question, reading.unread, v)
+        return CannotPlan(message, fixed + suggestions_for(catalog, ds.name))
     try:
-        sql, explanation = plan_sql(read(question, vocabulary(ds)))
+        sql, explanation = plan_sql(reading)
     except ValueError:
         return CannotPlan(
             f"I could not turn that into a query over {ds.name} (columns: "

@@ -17,8 +17,8 @@ AGGREGATES = {
 AGGREGATE_WORDS = {"avg": "average", "sum": "total", "min": "minimum", "max": "maximum",
                    "median": "median"}
 HIGH = {"highest", "largest", "biggest", "most", "greatest", "longest", "heaviest", "top",
-        "best", "busiest", "richest", "maximum", "max", "max.", "oldest", "populous"}
-LOW = {"lowest", "smallest", "least", "fewest", "shortest", "lightest", "bottom", "worst",
+        "busiest", "richest", "maximum", "max", "max.", "oldest", "populous"}
+LOW = {"lowest", "smallest", "least", "fewest", "shortest", "lightest", "bottom",
        "poorest", "minimum", "min"}
 GROUP_WORDS = {"by", "per", "each", "every", "across"}
 FILLER = {"the", "a", "an", "each", "every", "of", "their", "its", "single", "individual",
@@ -65,3 +65,17 @@ DEFAULT_TOP = 10
 # A group column with more distinct values than this answers "which X had the
 # highest ..." with the single winner; with fewer, the whole ranking is shown.
 SMALL_GROUP = 10
+# "best" and "worst" are not here on purpose: their direction depends on the measure
+# (the worst delay is the highest, the worst life expectancy the lowest), so the
+# honesty rule asks back instead of guessing.
+# Short English words that are also codes in some data (AS = Alaska Airlines, US = US
+# Airways): such a code matches only as written in capitals. Other codes ("jfk",
+# "lga", "ua") match in lower case too, the way people type them.
+_SHORT_TEXT = (
+    "a an as at be by do go he hi i if in is it me my no of oh ok on or so to up us we "
+    "am are all and any can did few for had has her him his how its let may not now off "
+    "one our out own per see she the too two use was way who why yes yet you"
+)
+SHORT_WORDS = frozenset(_SHORT_TEXT.split())
+# The words after which a lower-case code is read as the code ("from jfk", "to lax").
+CODE_CONTEXT = frozenset({"from", "to", "at", "for", "into", "via", "and", "vs", "or"})

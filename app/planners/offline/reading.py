@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.planners.offline import rules
+from app.planners.offline import honesty, rules, shares
 from app.planners.offline.tokens import Token, tokenize
 from app.planners.offline.vocabulary import Vocabulary
 
@@ -31,12 +31,15 @@ class Reading:
     listing: bool = False
     explicit_list: bool = False
     joins: dict[str, int] = field(default_factory=dict)  # joined table -> index of its key
+    unread: list[str] = field(default_factory=list)  # words neither used nor ignorable
+    share: tuple[str, str, Any] | None = None  # the condition of "share of ... that ..."
 
     def columns(self) -> list[str]:
         """Every column key the reading uses."""
         keys = [f[0] for f in self.filters] + self.group + self.metrics + self.distinct
         keys += [self.count] if self.count and self.count != "*" else []
         keys += [self.order_by] if self.order_by else []
+        keys += [self.share[0]] if self.share else []
         return keys
 
 
@@ -55,6 +58,7 @@ def read(question: str, vocab: Vocabulary) -> Reading:
     low = question.lower()
     q = Question(question, low, tokenize(question, vocab), set(re.findall(r"[a-z0-9]+", low)))
     r = Reading(vocab)
-    for rule in rules.ORDER:
+    for rule in (*rules.ORDER, shares.shares):
         rule(r, q)
+    r.unread = honesty.leftover(r, q)
     return r

@@ -276,7 +276,7 @@ def _metric_candidate(r: Reading, q: Question, i: int, t: Token) -> bool:
     v = r.vocab
     return (t.kind == "col" and i not in q.used and t.column not in r.group
             and t.column not in r.metrics and _is_numeric(v, t.column)
-            and t.column not in (v.calendar("year"), v.calendar("month")))
+            and not v.is_calendar(t.column))  # "hour of day" never averages the day
 
 
 def metrics(r: Reading, q: Question) -> None:

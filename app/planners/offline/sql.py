@@ -234,4 +234,5 @@ def top_rows(r: Reading) -> tuple[str, str] | None:
 
 def plan_sql(r: Reading) -> tuple[str, str]:
     """The first shape that fits: top rows, a value look-up, or an aggregate/list."""
-    return top_rows(r) or value_lookup(r) or write_sql(r)
+    from app.planners.offline.shares import share_query  # shares builds on this module
+    return share_query(r) or top_rows(r) or value_lookup(r) or write_sql(r)

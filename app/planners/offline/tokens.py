@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from app.planners.offline.english import NUMBER_WORDS
+from app.planners.offline.english import CODE_CONTEXT, NUMBER_WORDS, SHORT_WORDS
 from app.planners.offline.vocabulary import Vocabulary
 
 
@@ -35,14 +35,19 @@ class _Text:
         """Indexes of the phrases that may occur (their first word does), in order."""
         return sorted(i for word in self.words for i in index.get(word, ()))
 
-    def claim(self, phrase: str, exact: bool = False) -> list[tuple[int, int]]:
-        """Every free whole-word occurrence of `phrase`, now taken."""
+    def claim(self, phrase: str, exact: bool = False,
+              after: frozenset[str] | None = None) -> list[tuple[int, int]]:
+        """Every free whole-word occurrence of `phrase` (right after one of the words
+        `after`, when given), now taken."""
         text = self.question if exact else self.low
         if (phrase if exact else phrase.lower()) not in text:
             return []  # the common case, and far cheaper than a regex per phrase
         pattern = r"(?<![\w])" + re.escape(phrase if exact else phrase.lower()) + r"(?![\w])"
         spans = []
         for m in re.finditer(pattern, text):
+            before = re.findall(r"\w+", text[:m.start()])[-1:]
+            if after is not None and not (before and before[0].lower() in after):
+                continue
             if not any(self.taken[m.start():m.end()]):
                 self.taken[m.start():m.end()] = [True] * (m.end() - m.start())
                 spans.append((m.start(), m.end()))
@@ -53,10 +58,14 @@ def _values(text: _Text, v: Vocabulary) -> list[Token]:
     tokens = []
     for i in text.candidates(v.value_index):
         phrase, key, value = v.value_phrases[i]
-        # Short upper-case codes (JFK, UA, AS) only match as written, so "as" or
-        # "us" in a sentence is not a carrier.
+        # Short upper-case codes match as written; in lower case only right after a
+        # preposition and when not an English word: "from jfk" is JFK, "as" or "us"
+        # in a sentence is not a carrier, "per day" is not Dayton.
         code = phrase.isupper() and len(phrase) <= 3
-        for start, end in text.claim(phrase, exact=code):
+        spans = text.claim(phrase, exact=code)
+        if code and phrase.lower() not in SHORT_WORDS:  # "from jfk", never "per day"
+            spans += text.claim(phrase, after=CODE_CONTEXT)
+        for start, end in spans:
             tokens.append(Token("val", text.low[start:end], start, end, key, value))
     return tokens
 

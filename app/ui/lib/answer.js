@@ -87,6 +87,18 @@ export function renderQuestion(question) {
   );
 }
 
+/** The generated code, folded: summary, explanation, code (all as text). */
+function renderCode(plan) {
+  const language = LANGUAGE_LABEL[plan.language] || plan.language || "code";
+  return h(
+    "details",
+    { class: "code-block" },
+    h("summary", {}, `Show the generated ${language}`),
+    plan.explanation ? h("p", { class: "small muted", text: plan.explanation }) : null,
+    h("pre", {}, h("code", { class: `language-${plan.language}`, text: plan.code })),
+  );
+}
+
 /**
  * @param {object} answer  the Answer object of docs/api.md
  * @param {{onAsk: (q: string, dataset?: string) => void, datasetNames: string[]}} ctx
@@ -128,6 +140,30 @@ export function renderAnswer(answer, ctx) {
   );
 
   const parts = [meta, h("p", { class: "answer-message", text: answer.message || "" })];
+  // The reading (what the planner understood, written from the plan) sits above the
+  // table, with the code one click away: the button opens the code block below.
+  const codeBlock = plan && plan.code ? renderCode(plan) : null;
+  if (answer.reading) {
+    parts.push(
+      h(
+        "p",
+        { class: "answer-reading" },
+        h("strong", { text: "Reading: " }),
+        h("span", { class: "reading-text", text: answer.reading }),
+        codeBlock
+          ? h("button", {
+            type: "button",
+            class: "link-button show-code",
+            text: `Show the ${LANGUAGE_LABEL[plan.language] || "code"}`,
+            onclick: () => {
+              codeBlock.open = true;
+              codeBlock.querySelector("summary").focus();
+            },
+          })
+          : null,
+      ),
+    );
+  }
 
   if (result && result.status !== "ok") parts.push(renderRunError(result));
 
@@ -150,18 +186,7 @@ export function renderAnswer(answer, ctx) {
     }
   }
 
-  if (plan && plan.code) {
-    const language = LANGUAGE_LABEL[plan.language] || plan.language || "code";
-    parts.push(
-      h(
-        "details",
-        { class: "code-block" },
-        h("summary", {}, `Show the generated ${language}`),
-        plan.explanation ? h("p", { class: "small muted", text: plan.explanation }) : null,
-        h("pre", {}, h("code", { class: `language-${plan.language}`, text: plan.code })),
-      ),
-    );
-  }
+  if (codeBlock) parts.push(codeBlock);
 
   if (answer.suggestions && answer.suggestions.length) {
     parts.push(
