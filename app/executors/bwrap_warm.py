@@ -1,7 +1,8 @@
 """Warm bubblewrap sandboxes for the pool: one `bwrap` process started ahead, its runner warmed inside.
 
-It wraps the executor's own launch (BubblewrapExecutor._argv and _limits: the same
-namespaces, binds, environment and rlimits as a cold run) and adds only
+It wraps the executor's own launch (BubblewrapExecutor._confinement, _argv and _limits:
+the same namespaces, binds, environment, rlimits, seccomp filter, cgroup and private
+/tmp as a cold run, the confinement held from start until discard) and adds only
 CORRAL_RUNNER_WARM=1, so the runner imports DuckDB and pandas and opens its connection,
 writes READY_MARK on stderr and blocks reading stdin. A run writes the request to that
 stdin, reads stdout up to the cap until the deadline, then kills the whole process group
@@ -21,10 +22,13 @@ import os
 import selectors
 import signal
 import subprocess
+import threading
 import time
+import uuid
 from typing import Any
 
 from app.executors.bwrap import BubblewrapExecutor
+from app.executors.confinement import Confinement
 from app.executors.outcome import STDERR_TAIL, Ending, output_cap, result_from
 from runner import contract
 from runner.contract import READY_MARK, WARM_ENV
@@ -40,23 +44,36 @@ class BwrapWarmSandboxes:
     def __init__(self, executor: BubblewrapExecutor) -> None:
         self.executor = executor
         self.settings = executor.settings
+        # pid -> the confinement of a live warm sandbox; discard() takes it out, so it
+        # holds at most the sandboxes alive now (tests assert it ends empty).
+        self.confined: dict[int, Confinement] = {}
+        self._lock = threading.Lock()
 
     def sandbox_id(self, sandbox: subprocess.Popen) -> str:
         return f"bwrap-{sandbox.pid}"
 
     def start(self) -> subprocess.Popen:
         s = self.settings
-        argv = self.executor._argv()
+        confined = self.executor._confinement(f"warm-{uuid.uuid4().hex}").open()
+        argv = self.executor._argv(confined)
         cut = argv.index("--")
         argv = argv[:cut] + ["--setenv", WARM_ENV, "1"] + argv[cut:]
         deadline_s = (s.run_timeout_ms + s.sandbox_grace_ms) / 1000
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, cwd="/",
-            start_new_session=True,  # its own process group: one killpg stops it all
-            preexec_fn=self.executor._limits(deadline_s + WARM_UP_CPU_S),  # noqa: PLW1509
-        )
+        try:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, cwd="/",
+                start_new_session=True,  # its own process group: one killpg stops it all
+                preexec_fn=confined.preexec(  # noqa: PLW1509
+                    self.executor._limits(deadline_s + WARM_UP_CPU_S)),
+                pass_fds=[confined.seccomp_fd],
+            )
+        except BaseException:
+            confined.close()
+            raise
+        with self._lock:
+            self.confined[proc.pid] = confined
         try:
             _wait_ready(proc)
         except BaseException:
@@ -79,7 +96,10 @@ class BwrapWarmSandboxes:
             return contract.failed_result(request["run_id"], "crashed", None,
                                           f"The sandbox failed while running: {exc}", elapsed)
         finally:
+            confined = self.confined.get(sandbox.pid)
+            oom = confined is not None and confined.oom_killed()  # before its cgroup goes
             self.discard(sandbox)  # in every outcome: nothing of the sandbox outlives the run
+        end.oom_killed = end.oom_killed or oom
         end.exit_code = sandbox.returncode
         end.elapsed_ms = int((time.monotonic() - started) * 1000)
         return result_from(request, end)
@@ -92,6 +112,10 @@ class BwrapWarmSandboxes:
         for pipe in (sandbox.stdin, sandbox.stdout, sandbox.stderr):
             with contextlib.suppress(OSError):
                 pipe.close()
+        with self._lock:
+            confined = self.confined.pop(sandbox.pid, None)
+        if confined is not None:
+            confined.close()
 
 
 def _wait_ready(proc: subprocess.Popen) -> None:
