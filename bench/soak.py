@@ -20,6 +20,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import statistics
 import tempfile
 import time
@@ -128,15 +129,19 @@ class Traffic:
         return await self.client.get("/api/datasets")
 
 
-def sandbox_processes(runner_dir: str) -> int:
-    """bwrap sandboxes of this checkout: processes whose command line binds its runner."""
+def sandbox_processes(marker: str) -> int:
+    """bwrap sandboxes of one server: outer bwrap processes (bwrap forks once more inside
+    its namespaces) whose command line carries that server's marker."""
     count = 0
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
+            ppid = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[1]
+            parent = Path(f"/proc/{ppid}/cmdline").read_bytes().split(b"\0")[0]
+        except (OSError, IndexError):
             continue
-        if cmdline and cmdline[0].endswith(b"bwrap") and runner_dir.encode() in cmdline:
+        if (cmdline[0].endswith(b"bwrap") and not parent.endswith(b"bwrap")
+                and any(marker.encode() in arg for arg in cmdline)):
             count += 1
     return count
 
@@ -144,7 +149,7 @@ def sandbox_processes(runner_dir: str) -> int:
 def sample(pid: int, db: Path, mode: str, sent: int, t0: float) -> dict[str, float]:
     status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
     db_bytes = sum(p.stat().st_size for p in db.parent.glob(db.name + "*"))
-    alive = (sandbox_processes(str(ROOT / "runner")) if mode == "bwrap"
+    alive = (sandbox_processes(str(db.parent)) if mode == "bwrap"
              else leaked_sandboxes(os.environ["SOAK_DEPLOYMENT"]))
     return {"t_s": round(time.monotonic() - t0, 1), "requests": sent, "rss_mb": rss_mb(pid),
             "fds": len(os.listdir(f"/proc/{pid}/fd")), "threads": int(status["Threads"]),
@@ -176,13 +181,15 @@ async def drive(url: str, pid: int, db: Path, args: argparse.Namespace) -> dict[
             if now >= next_sample:
                 samples.append(sample(pid, db, args.mode, sent, t0))
                 next_sample += args.sample_s
-            if len(in_flight) < args.concurrency:
-                task = asyncio.create_task(traffic.send(MIX[sent % len(MIX)]))
-                in_flight.add(task)
-                task.add_done_callback(in_flight.discard)
-                sent += 1
-            else:
-                traffic.codes["skipped_busy"] += 1
+            if len(in_flight) >= args.concurrency:  # the server is behind: wait, do not spin
+                traffic.codes["waited_for_a_free_slot"] += 1
+                await asyncio.wait(in_flight, timeout=args.sample_s,
+                                   return_when=asyncio.FIRST_COMPLETED)
+                continue
+            task = asyncio.create_task(traffic.send(MIX[sent % len(MIX)]))
+            in_flight.add(task)
+            task.add_done_callback(in_flight.discard)
+            sent += 1
             await asyncio.sleep(max(0.0, t0 + sent / args.rate - time.monotonic()))
         await asyncio.gather(*in_flight)
         samples.append(sample(pid, db, args.mode, sent, t0))
@@ -228,10 +235,15 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "soak.db"
         env["DATABASE_URL"] = f"sqlite:///{db}"
+        # A runner copy of its own marks this server's bwrap sandboxes (their command
+        # line binds it) apart from any other server on the machine.
+        shutil.copytree(ROOT / "runner", Path(tmp) / "runner",
+                        ignore=shutil.ignore_patterns("__pycache__"))
+        env["RUNNER_DIR"] = str(Path(tmp) / "runner")
         with agent_server(log=Path(tmp) / "agent.log", **env) as (url, proc):
             run = asyncio.run(drive(url, proc.pid, db, args))
         time.sleep(2)
-        leftovers = (sandbox_processes(str(ROOT / "runner")) if args.mode == "bwrap"
+        leftovers = (sandbox_processes(tmp) if args.mode == "bwrap"
                      else leaked_sandboxes(deployment))
     load = (load_start, Path("/proc/loadavg").read_text().strip())
     print(json.dumps(report(run, args, leftovers, load), indent=2))
