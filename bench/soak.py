@@ -92,7 +92,7 @@ class Traffic:
     async def _invalid(self) -> httpx.Response:
         body = random.choice([{"language": "sql"}, {"language": "cobol", "code": "x"},
                               {"language": "sql", "code": "SELECT 1", "max_rows": True},
-                              {"question": ""}, {"question": "x", "extra": 1}, []])
+                              {"question": ""}, {"question": "x", "dataset": "no-such-dataset"}, []])
         path = "/api/chat" if isinstance(body, dict) and "question" in body else "/api/query"
         return await self.client.post(path, json=body)
 
