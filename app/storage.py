@@ -71,6 +71,10 @@ runs = sa.Table(
 )
 
 
+class ConversationGone(LookupError):
+    """The conversation an answer was for was deleted before the answer was stored."""
+
+
 def new_id() -> str:
     return uuid.uuid4().hex
 
@@ -256,12 +260,16 @@ class Storage:
 
         def work() -> None:
             with self.engine.begin() as conn:
-                conn.execute(messages.insert().values(**row))
-                conn.execute(
+                # The conversation first: deleted while its answer was being made (a
+                # client deleting it during a follow-up), it is gone, not a 500.
+                touched = conn.execute(
                     conversations.update()
                     .where(conversations.c.id == conversation_id)
                     .values(updated_at=now)
-                )
+                ).rowcount
+                if not touched:
+                    raise ConversationGone(conversation_id)
+                conn.execute(messages.insert().values(**row))
 
         await asyncio.to_thread(work)
         return {**row, "created_at": _iso(now), "reading": reading_of(plan)}

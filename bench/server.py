@@ -29,10 +29,14 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def agent_server(**env: str) -> Iterator[tuple[str, subprocess.Popen]]:
-    """Yield (base URL, process) of a fresh agent server with `env` on top of defaults."""
+def agent_server(log: Path | None = None, **env: str) -> Iterator[tuple[str, subprocess.Popen]]:
+    """Yield (base URL, process) of a fresh agent server with `env` on top of defaults.
+
+    `log`: write the server's stderr to this file rather than a pipe, for runs long
+    enough to fill a pipe nobody reads until the end."""
     port = free_port()
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as files:
+        stderr = files.enter_context(log.open("wb")) if log else subprocess.PIPE
         full_env = {
             **os.environ,
             "DATASETS_PATH": str(ROOT / "datasets"),
@@ -43,14 +47,15 @@ def agent_server(**env: str) -> Iterator[tuple[str, subprocess.Popen]]:
         proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
              "--port", str(port), "--log-level", "warning"],
-            cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+            cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=stderr,
         )
         url = f"http://127.0.0.1:{port}"
         try:
             deadline = time.monotonic() + 60
             while True:
                 if proc.poll() is not None:
-                    raise SystemExit(f"agent server exited: {proc.stderr.read().decode()[-2000:]}")
+                    tail = log.read_bytes() if log else proc.stderr.read()
+                    raise SystemExit(f"agent server exited: {tail.decode()[-2000:]}")
                 with contextlib.suppress(httpx.HTTPError):
                     if httpx.get(f"{url}/readyz", timeout=2).status_code == 200:
                         break
@@ -72,11 +77,11 @@ def rss_mb(pid: int) -> float:
             return round(int(line.split()[1]) / 1024, 1)
     return float("nan")
 
-
-
-def leaked_sandboxes() -> int:
+def leaked_sandboxes(deployment: str | None = None) -> int:
+    """Sandbox containers on the engine; only `deployment`'s when given."""
+    only = ["--filter", f"label=io.corral.deployment={deployment}"] if deployment else []
     out = subprocess.run(
-        ["docker", "ps", "-aq", "--filter", "label=io.corral.sandbox"],
+        ["docker", "ps", "-aq", "--filter", "label=io.corral.sandbox", *only],
         capture_output=True, text=True, check=False,
     ).stdout
     return len(out.split())

@@ -10,6 +10,7 @@ from app.api.deps import CatalogDep, ChatDep, StoreDep
 from app.api.responses import errors
 from app.api.validation import field_error
 from app.models import Answer, ChatRequest
+from app.storage import ConversationGone
 
 router = APIRouter(prefix="/api", tags=["chat"])
 
@@ -30,4 +31,10 @@ async def chat(body: ChatRequest, catalog: CatalogDep, storage: StoreDep,
             404, f"Conversation {body.conversation_id} does not exist; omit "
             "conversation_id to start a new one."
         )
-    return await turn.ask(body.question, body.conversation_id, body.dataset)
+    try:
+        return await turn.ask(body.question, body.conversation_id, body.dataset)
+    except ConversationGone:
+        raise HTTPException(
+            404, f"Conversation {body.conversation_id} was deleted while this question was "
+            "answered; omit conversation_id to start a new one."
+        ) from None

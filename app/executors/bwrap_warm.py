@@ -1,8 +1,8 @@
 """Warm bubblewrap sandboxes for the pool: one `bwrap` process started ahead, its runner warmed inside.
 
-It wraps the executor's own launch (BubblewrapExecutor._argv, _limits and its
-Confinement: the same namespaces, binds, environment, rlimits, seccomp filter and
-sandbox-wide cgroup as a cold run) and adds only
+It wraps the executor's own launch (BubblewrapExecutor._confinement, _argv and _limits:
+the same namespaces, binds, environment, rlimits, seccomp filter, cgroup and private
+/tmp as a cold run, the confinement held from start until discard) and adds only
 CORRAL_RUNNER_WARM=1, so the runner imports DuckDB and pandas and opens its connection,
 writes READY_MARK on stderr and blocks reading stdin. A run writes the request to that
 stdin, reads stdout up to the cap until the deadline, then kills the whole process group
@@ -22,9 +22,9 @@ import os
 import selectors
 import signal
 import subprocess
+import threading
 import time
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from app.executors.bwrap import BubblewrapExecutor
@@ -38,85 +38,84 @@ WARM_UP_CPU_S = 10
 CHUNK = 64 * 1024
 
 
-@dataclass
-class WarmBwrap:
-    """One warm sandbox: the bwrap process and the confinement (cgroup, seccomp, /tmp)
-    that lives exactly as long as it."""
-
-    proc: subprocess.Popen
-    confined: Confinement
-
-
 class BwrapWarmSandboxes:
     """The pool's bubblewrap backend (app/executors/pool.py WarmBackend)."""
 
     def __init__(self, executor: BubblewrapExecutor) -> None:
         self.executor = executor
         self.settings = executor.settings
+        # pid -> the confinement of a live warm sandbox; discard() takes it out, so it
+        # holds at most the sandboxes alive now (tests assert it ends empty).
+        self.confined: dict[int, Confinement] = {}
+        self._lock = threading.Lock()
 
-    def sandbox_id(self, sandbox: WarmBwrap) -> str:
-        return f"bwrap-{sandbox.proc.pid}"
+    def sandbox_id(self, sandbox: subprocess.Popen) -> str:
+        return f"bwrap-{sandbox.pid}"
 
-    def start(self) -> WarmBwrap:
+    def start(self) -> subprocess.Popen:
         s = self.settings
-        confined = self.executor._confinement(f"warm-{uuid.uuid4().hex[:16]}")
+        confined = self.executor._confinement(f"warm-{uuid.uuid4().hex}").open()
         try:
-            argv = self.executor._argv(confined.open())
+            argv = self.executor._argv(confined)
             cut = argv.index("--")
             argv = argv[:cut] + ["--setenv", WARM_ENV, "1"] + argv[cut:]
             deadline_s = (s.run_timeout_ms + s.sandbox_grace_ms) / 1000
-            limits = self.executor._limits(deadline_s + WARM_UP_CPU_S)
             proc = subprocess.Popen(
                 argv,
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                 env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"}, cwd="/",
                 start_new_session=True,  # its own process group: one killpg stops it all
-                preexec_fn=confined.preexec(limits),  # noqa: PLW1509
+                preexec_fn=confined.preexec(  # noqa: PLW1509
+                    self.executor._limits(deadline_s + WARM_UP_CPU_S)),
                 pass_fds=[confined.seccomp_fd],
             )
         except BaseException:
             confined.close()
             raise
-        sandbox = WarmBwrap(proc, confined)
+        with self._lock:
+            self.confined[proc.pid] = confined
         try:
             _wait_ready(proc)
         except BaseException:
-            self.discard(sandbox)
+            self.discard(proc)
             raise
-        return sandbox
+        return proc
 
-    def alive(self, sandbox: WarmBwrap) -> bool:
-        return sandbox.proc.poll() is None
+    def alive(self, sandbox: subprocess.Popen) -> bool:
+        return sandbox.poll() is None
 
-    def run(self, sandbox: WarmBwrap, request: dict[str, Any]) -> dict[str, Any] | None:
+    def run(self, sandbox: subprocess.Popen, request: dict[str, Any]) -> dict[str, Any] | None:
         started = time.monotonic()
-        proc = sandbox.proc
         try:
             if not self.alive(sandbox):
                 return None
             deadline = started + (request["timeout_ms"] + self.settings.sandbox_grace_ms) / 1000
-            end = _converse(proc, json.dumps(request).encode(), deadline, output_cap(request))
-            end.oom_killed = end.oom_killed or sandbox.confined.oom_killed()
+            end = _converse(sandbox, json.dumps(request).encode(), deadline, output_cap(request))
         except OSError as exc:
             elapsed = int((time.monotonic() - started) * 1000)
             return contract.failed_result(request["run_id"], "crashed", None,
                                           f"The sandbox failed while running: {exc}", elapsed)
         finally:
+            confined = self.confined.get(sandbox.pid)
+            oom = confined is not None and confined.oom_killed()  # before its cgroup goes
             self.discard(sandbox)  # in every outcome: nothing of the sandbox outlives the run
-        end.exit_code = proc.returncode
+        end.oom_killed = end.oom_killed or oom
+        end.exit_code = sandbox.returncode
         end.elapsed_ms = int((time.monotonic() - started) * 1000)
         return result_from(request, end)
 
-    def discard(self, sandbox: WarmBwrap) -> None:
-        proc = sandbox.proc
+    def discard(self, sandbox: subprocess.Popen) -> None:
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(proc.pid, signal.SIGKILL)
+            os.killpg(sandbox.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
-            proc.wait(timeout=10)
-        for pipe in (proc.stdin, proc.stdout, proc.stderr):
+            sandbox.wait(timeout=10)
+        for pipe in (sandbox.stdin, sandbox.stdout, sandbox.stderr):
             with contextlib.suppress(OSError):
                 pipe.close()
-        sandbox.confined.close()  # after the kill: the cgroup must be empty to go
+        with self._lock:
+            confined = self.confined.pop(sandbox.pid, None)
+        if confined is not None:
+            confined.close()
 
 
 def _wait_ready(proc: subprocess.Popen) -> None:

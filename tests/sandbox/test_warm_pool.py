@@ -227,3 +227,18 @@ async def test_closing_the_pool_destroys_every_warm_sandbox(pooled):
 def _metric(pooled: PooledExecutor, name: str) -> float:
     metrics = pooled.pool.metrics
     return getattr(metrics, name)._value.get() if metrics is not None else float("nan")
+
+
+async def test_bwrap_warm_confinements_are_held_only_while_their_sandbox_lives(bwrap_pool_executor):
+    """Each warm bwrap sandbox holds a cgroup, a seccomp fd and (as root) a tmpfs mount
+    from start to discard: after many runs only the sandboxes alive now hold one."""
+    from app.executors import make_executor
+
+    own = make_executor(bwrap_pool_executor.settings.model_copy(update={"warm_pool_size": 1}))
+    backend = own.backend
+    for _ in range(4):
+        result = await hit(own, "result = {'n': 1}")
+        assert result["status"] == "ok"
+        assert len(backend.confined) <= own.pool.size
+    await own.close()
+    assert backend.confined == {}

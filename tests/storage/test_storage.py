@@ -102,3 +102,15 @@ async def test_run_audit_row(storage):
     assert row["executor"] == "docker" and row["code"] == "SELECT 1"
     assert row["message_id"] == "m" * 32 and row["conversation_id"] is None
     assert row["created_at"].endswith("+00:00")
+
+
+async def test_an_answer_for_a_deleted_conversation_is_refused_and_stores_nothing(storage):
+    """A follow-up racing a delete: the answer finds its conversation gone (-> 404)."""
+    from app.storage import ConversationGone
+
+    cid = await storage.create_conversation("soon gone")
+    assert await storage.delete_conversation(cid)
+    with pytest.raises(ConversationGone):
+        await storage.add_message(cid, "q", None, None, "m", [])
+    assert not await storage.conversation_exists(cid)
+    assert await storage.get_conversation(cid) is None
