@@ -251,6 +251,11 @@ class PooledExecutor(Executor):
         self.pool = WarmPool(backend, settings, None)
         self.served: collections.OrderedDict[str, str] = collections.OrderedDict()
 
+    @property  # type: ignore[override]
+    def weaker(self) -> str | None:
+        """The cold executor's finding: warm sandboxes are confined the same way."""
+        return self.cold.weaker
+
     def use_metrics(self, metrics: Metrics) -> None:
         self.pool.metrics = metrics
 
