@@ -4,18 +4,15 @@
 from __future__ import annotations
 
 import tempfile
-import threading
-import time
 from pathlib import Path
-from typing import Any, Self
-
-import uvicorn
+from typing import Any
 
 from app.main import create_app
+from app.serving import ServerThread
 from app.settings import load_settings
 
 
-class LocalServer:
+class LocalServer(ServerThread):
     def __init__(self, planner: str, datasets: Path, **overrides: Any) -> None:
         self.tmp = tempfile.TemporaryDirectory(prefix="corral-eval-")
         values: dict[str, Any] = {"datasets_path": datasets,
@@ -27,24 +24,8 @@ class LocalServer:
         if planner == "llm" and not settings.llm_base_url:
             raise ValueError("--planner llm: set LLM_BASE_URL and LLM_MODEL "
                              "(any OpenAI-compatible endpoint)")
-        config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=0,
-                                log_level="warning", lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.url = ""
-
-    def __enter__(self) -> Self:
-        self.thread.start()
-        deadline = time.monotonic() + 120
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the agent server did not start (see the log above)")
-            time.sleep(0.05)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        return self
+        super().__init__(create_app(settings))
 
     def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
+        super().__exit__(*exc)
         self.tmp.cleanup()

@@ -5,44 +5,22 @@ bubblewrap executor. Clients talk HTTP to it with httpx."""
 from __future__ import annotations
 
 import sys
-import threading
-import time
 from pathlib import Path
-from typing import Self
 
 import httpx
-import uvicorn
 
 from app.main import create_app
+from app.serving import ServerThread
 from app.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "tests" / "planner"))  # fake_llm_server
 
 
-class RunningServer:
+class RunningServer(ServerThread):
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self.app = create_app(settings)
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=0, log_level="warning",
-                                lifespan="on")
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-
-    def __enter__(self) -> Self:
-        self.thread.start()
-        deadline = time.monotonic() + 60
-        while not self.server.started:
-            if not self.thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("the agent server did not start")
-            time.sleep(0.02)
-        port = self.server.servers[0].sockets[0].getsockname()[1]
-        self.url = f"http://127.0.0.1:{port}"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=30)
+        super().__init__(create_app(settings))
 
 
 def server_settings(tmp: Path, **overrides: object) -> Settings:
