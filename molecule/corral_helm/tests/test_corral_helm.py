@@ -7,6 +7,8 @@ converge.yml). NOT verified: install, readiness wait, helm test, rollback (need 
 
 import yaml
 
+from app.executors.k8s_api import EXECUTOR_CALLS
+
 testinfra_hosts = ["all"]
 
 
@@ -32,10 +34,8 @@ def test_values_reached_the_render(host):
 
 
 def test_role_is_namespaced_and_exact(host):
+    """The rendered Role grants exactly the executor's calls (one list: app/executors/k8s_api.py)."""
     role = next(d for d in docs(host) if d["kind"] == "Role")
     assert role["metadata"]["namespace"] == "corral"
-    assert {r["resources"][0]: tuple(r["verbs"]) for r in role["rules"]} == {
-        "jobs": ("create", "get", "list", "watch", "delete"),
-        "pods": ("get", "list", "watch"),
-        "pods/log": ("get",),
-    }
+    granted = {(res, verb) for r in role["rules"] for res in r["resources"] for verb in r["verbs"]}
+    assert granted == {(c.rbac_resource, c.verb) for c in EXECUTOR_CALLS}
