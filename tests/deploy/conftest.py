@@ -15,6 +15,9 @@ def debian_container():
     docker(
         "run", "-d", "--init", "--name", name, "--label", "io.corral.test=deploy",
         *SANDBOX_FLAGS,
+        # A host whose agent may make cgroups (as on a real server): bwrap mode refuses to
+        # run without a sandbox-wide memory and process limit (app/executors/confinement.py).
+        "--cgroupns", "host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
         "--tmpfs", "/run", "--tmpfs", "/tmp", BASE_IMAGE, "sleep", "infinity",
     )
     try:
