@@ -105,8 +105,9 @@ class BwrapWarmSandboxes:
         return result_from(request, end)
 
     def discard(self, sandbox: subprocess.Popen) -> None:
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(sandbox.pid, signal.SIGKILL)
+        if sandbox.poll() is None:  # once reaped, its pid may be another process group's
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(sandbox.pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired):
             sandbox.wait(timeout=10)
         for pipe in (sandbox.stdin, sandbox.stdout, sandbox.stderr):

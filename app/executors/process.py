@@ -99,5 +99,9 @@ async def run_process(
 
 
 def _kill(proc: asyncio.subprocess.Process) -> None:
+    # Only while it is not yet reaped: a reaped pid may already belong to another
+    # process group, which a killpg would hit.
+    if proc.returncode is not None:
+        return
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
