@@ -16,7 +16,6 @@ the committed files against the manifest).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import sys
 import tempfile
@@ -26,6 +25,8 @@ from importlib import metadata, resources
 from pathlib import Path
 
 import duckdb
+
+from app.dataset_files import sha256
 
 HERE = Path(__file__).resolve().parent
 PARQUET_OPTIONS = "FORMAT parquet, COMPRESSION zstd, COMPRESSION_LEVEL 9, ROW_GROUP_SIZE 122880"
@@ -92,14 +93,6 @@ def _package_file(package: str, relative: str) -> Path:
     return Path(str(resources.files(package).joinpath(*parts)))
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def convert(con: duckdb.DuckDBPyConnection, src: Source, out_dir: Path, scratch: Path) -> Path:
     path = _package_file(src.package, src.path)
     if path.suffix == ".zip":
@@ -133,7 +126,7 @@ def measure(con: duckdb.DuckDBPyConnection, src: Source, target: Path, spec: dic
     spec["file"] = target.name
     spec["row_count"] = con.execute("SELECT count(*) FROM read_parquet(?)",
                                     [str(target)]).fetchone()[0]
-    spec["sha256"] = _sha256(target)
+    spec["sha256"] = sha256(target)
 
 
 def build(out_dir: Path) -> dict:
