@@ -47,6 +47,13 @@ class UserError(ValueError):
         self.message = message
 
 
+class UsernameTaken(UserError):
+    """The username exists already (names are unique regardless of case)."""
+
+    def __init__(self, username: str) -> None:
+        super().__init__("username", f"{username!r} exists already")
+
+
 @dataclass(frozen=True)
 class User:
     id: str
@@ -110,7 +117,7 @@ def create(engine: Engine, username: str, role: str = "analyst", password: str |
               "created_at": utcnow(), "last_login_at": None}
     with engine.begin() as conn:
         if conn.execute(sa.select(users.c.id).where(_named(username))).first():
-            raise UserError("username", f"{username!r} exists already")
+            raise UsernameTaken(username)
         conn.execute(users.insert().values(**values))
     return _user(SimpleNamespace(**values))
 
