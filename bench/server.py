@@ -46,7 +46,7 @@ def agent_server(log: Path | None = None, **env: str) -> Iterator[tuple[str, sub
         }
         proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning"],
+             "--port", str(port), "--log-level", "warning", "--no-proxy-headers"],
             cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=stderr,
         )
         url = f"http://127.0.0.1:{port}"
