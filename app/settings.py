@@ -237,6 +237,14 @@ class Settings(BaseSettings):
                 raise ValueError(f"LLM_API_KEY_FILE cannot be read: {exc}") from None
         return self
 
+    @model_validator(mode="after")
+    def _proxy_needs_trusted_peers(self) -> Settings:
+        if "proxy" in self.auth_modes and not self.trusted_proxies.strip():
+            raise ValueError("AUTH_MODE includes proxy but TRUSTED_PROXIES is empty; name the "
+                             "authenticating proxy's addresses, or its header would be "
+                             "believed from no one")
+        return self
+
     def _warm_pool_fits(self) -> None:
         need = self.warm_pool_size * WARM_SANDBOX_IDLE_MEMORY
         if need > _size_bytes(self.warm_pool_memory_budget):
