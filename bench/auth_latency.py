@@ -1,105 +1,84 @@
-"""Latency that identity adds to one authenticated request, printed as JSON.
+"""What sign-in adds to each request, printed as JSON.
 
-One cheap route (GET /api/datasets) through a real agent server on 127.0.0.1, measured
-in one run, interleaved request by request so machine load hits every series alike:
-  public       GET /healthz on the same server (no identity at all)
-  token        GET /api/datasets with `Authorization: Bearer crl_...`
-  session      GET /api/datasets with the session cookie of a local sign-in
-and, on a second server started with AUTH_MODE=none (loopback only, no sign-in), running
-at the same time:
-  baseline     GET /api/datasets with no credentials
-`added_*` = p50/p95 of token or session minus those of the baseline.
+One cheap route (GET /api/suggestions: no sandbox, no database of its own) through real
+agent servers on 127.0.0.1 (bwrap, no warm pool), measured in one run and interleaved
+request by request, so the machine's load hits every series alike:
+  token                  with `Authorization: Bearer crl_...`
+  session                with the session cookie of a local sign-in
+  public                 GET /healthz on the same server (no identity at all)
+  no_sign_in             the same route on a second server with AUTH_MODE=none (loopback,
+                         nothing to resolve), running at the same time: the baseline
+`added_<way>_p50_ms`/`_p95_ms` = the token's or session's p50/p95 minus the baseline's.
 
-  python -m bench.auth_latency [--runs 300]
+    .venv/bin/python -m bench.auth_latency [--runs 300]
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import secrets
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import httpx
 
-from bench.server import agent_server
+from bench.server import agent_server, auth
 from bench.stats import summary
 
-SERVER_ENV = {"EXECUTION_MODE": "bwrap", "WARM_POOL_SIZE": "0", "LOG_LEVEL": "WARNING"}
-ROUTE = "/api/datasets"
+PATH = "/api/suggestions"
+PASSWORD = "bench password, long enough"
+WARM_UP = 20
+ENV = {"EXECUTION_MODE": "bwrap", "WARM_POOL_SIZE": "0"}
 
 
-def make_user(database_url: str, password: str) -> str:
-    """User `bench` (analyst, local password) and a query token in the server's database."""
-    from app.auth import tokens, users
-    from app.storage import make_engine, migrate, sqlalchemy_url
-
-    engine = make_engine(sqlalchemy_url(database_url))
-    try:
-        migrate(engine)
-        user = users.create(engine, "bench", role="analyst", password=password)
-        secret, _ = tokens.create(engine, user, "bench", "query", 1, max_days=1)
-        return secret
-    finally:
-        engine.dispose()
+def session_client(url: str) -> httpx.Client:
+    """A client signed in with a session cookie, as the browser is."""
+    with httpx.Client(base_url=url, headers=auth(url)) as admin:
+        made = admin.post("/api/admin/users", json={"username": "browser", "role": "analyst",
+                                                    "password": PASSWORD})
+        made.raise_for_status()
+    login = httpx.post(f"{url}/api/auth/login", json={"username": "browser", "password": PASSWORD})
+    login.raise_for_status()
+    return httpx.Client(base_url=url, cookies=login.cookies)
 
 
 def timed(call: Callable[[], httpx.Response]) -> float:
     start = time.perf_counter()
-    response = call()
+    answer = call()
     elapsed = (time.perf_counter() - start) * 1000
-    response.raise_for_status()
+    answer.raise_for_status()
     return elapsed
 
 
-def measure(url: str, none_url: str, token: str, password: str,
-            runs: int) -> dict[str, list[float]]:
-    """Each round sends one request of every series, in turn, to both servers."""
-    with httpx.Client(base_url=none_url, timeout=30) as anonymous, \
-         httpx.Client(base_url=url, timeout=30) as public, \
-         httpx.Client(base_url=url, timeout=30,
-                      headers={"Authorization": f"Bearer {token}"}) as bearer, \
-         httpx.Client(base_url=url, timeout=30) as browser:
-        signed = browser.post("/api/auth/login", json={"username": "bench", "password": password})
-        signed.raise_for_status()
-        calls = {"baseline_auth_mode_none": lambda: anonymous.get(ROUTE),
-                 "public": lambda: public.get("/healthz"),
-                 "token": lambda: bearer.get(ROUTE),
-                 "session": lambda: browser.get(ROUTE)}
-        samples: dict[str, list[float]] = {name: [] for name in calls}
-        for i in range(runs + 20):  # the first 20 rounds warm up and are dropped
-            for name, call in calls.items():
-                elapsed = timed(call)
-                if i >= 20:
-                    samples[name].append(elapsed)
-        return samples
-
-
-def added(series: dict[str, float], base: dict[str, float]) -> dict[str, float]:
-    return {"p50_ms": round(series["p50_ms"] - base["p50_ms"], 1),
-            "p95_ms": round(series["p95_ms"] - base["p95_ms"], 1)}
+def interleaved(calls: dict[str, Callable[[], httpx.Response]], runs: int) -> dict[str, list]:
+    """Each round sends one request of every series in turn; warm-up rounds are dropped."""
+    samples: dict[str, list[float]] = {name: [] for name in calls}
+    for i in range(runs + WARM_UP):
+        for name, call in calls.items():
+            elapsed = timed(call)
+            if i >= WARM_UP:
+                samples[name].append(elapsed)
+    return samples
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=300)
     args = parser.parse_args()
-    password = secrets.token_urlsafe(18)
-    with tempfile.TemporaryDirectory() as tmp:
-        database_url = f"sqlite:///{Path(tmp)}/auth-bench.db"
-        token = make_user(database_url, password)
-        with agent_server(DATABASE_URL=database_url, **SERVER_ENV) as (url, _), \
-             agent_server(AUTH_MODE="none", **SERVER_ENV) as (none_url, _):
-            samples = measure(url, none_url, token, password, args.runs)
-    report: dict[str, object] = {"runs": args.runs, "route": ROUTE, "database": "sqlite"}
+    report: dict[str, object] = {"runs": args.runs, "path": PATH, "database": "sqlite"}
+    with agent_server(**ENV) as (url, _), agent_server(**ENV, AUTH_MODE="none") as (none_url, _), \
+         httpx.Client(base_url=url, headers=auth(url)) as token, session_client(url) as session, \
+         httpx.Client(base_url=url) as public, httpx.Client(base_url=none_url) as none:
+        samples = interleaved({"token": lambda: token.get(PATH),
+                               "session": lambda: session.get(PATH),
+                               "public": lambda: public.get("/healthz"),
+                               "no_sign_in": lambda: none.get(PATH)}, args.runs)
     for name, series in samples.items():
         report[name] = summary(series)
-    base = report["baseline_auth_mode_none"]
-    report["added_token"] = added(report["token"], base)  # type: ignore[arg-type]
-    report["added_session"] = added(report["session"], base)  # type: ignore[arg-type]
+    base = report["no_sign_in"]
+    for way in ("token", "session"):
+        for stat in ("p50_ms", "p95_ms"):
+            report[f"added_{way}_{stat}"] = round(report[way][stat] - base[stat], 2)  # type: ignore[index]
     print(json.dumps(report, indent=2))
 
 

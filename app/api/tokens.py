@@ -48,7 +48,7 @@ def _owner(engine: Any, identity: Identity, username: str | None) -> users.User:
             raise HTTPException(403, "admin role required to create a token for another user")
         user = users.find(engine, username)
         if user is None:
-            raise field_error("username", "no such user", username)
+            raise HTTPException(404, f"User {username!r} does not exist.")
         return user
     user = users.get(engine, identity.user_id) if identity.user_id else None
     if user is None:
@@ -57,7 +57,7 @@ def _owner(engine: Any, identity: Identity, username: str | None) -> users.User:
 
 
 @router.post("", status_code=201, response_model=CreatedToken,
-             responses=errors(400, 401, 403, 413, 422, 503))
+             responses=errors(400, 401, 403, 404, 413, 422, 503))
 async def create_token(body: TokenRequest, identity: ManagingUser, settings: SettingsDep,
                        storage: StoreDep) -> dict[str, Any]:
     """A new token; `token` in the answer is its secret, shown this once only. An

@@ -60,6 +60,6 @@ def test_runs_from_before_identity_show_no_user(auth_server, admin):
 
 def test_bad_filters_name_the_parameter(admin):
     for params, name in (({"status": "nope"}, "status"), ({"since": "yesterday"}, "since"),
-                         ({"limit": 0}, "limit")):
+                         ({"until": "0.5"}, "until"), ({"limit": 0}, "limit")):
         answer = admin.get("/api/admin/audit", params=params)
         assert answer.status_code == 422 and answer.json()["detail"][0]["loc"][-1] == name

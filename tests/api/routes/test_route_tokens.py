@@ -83,6 +83,8 @@ def test_an_analyst_gets_no_admin_token_and_no_admin_routes(auth_server, admin):
         assert other.status_code == 403
         assert admin.post("/api/tokens", json={"name": "a", "scope": "admin",
                                                "username": "ned"}).status_code == 422
+        assert admin.post("/api/tokens", json={"name": "a", "username": "no-one"}
+                          ).status_code == 404
 
 
 def test_token_lifetime_is_bounded_by_api_token_max_days(admin):

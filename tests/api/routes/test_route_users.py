@@ -13,9 +13,11 @@ def test_add_list_and_refuse_bad_users(admin):
     assert (made["username"], made["role"], made["source"], made["disabled"]) == (
         "rae", "analyst", "local", False)
     assert "rae" in {u["username"] for u in admin.get("/api/admin/users").json()}
-    for body, field in (({"username": "rae", "password": PASSWORD}, "username"),
-                        ({"username": "RAE", "password": PASSWORD}, "username"),
-                        ({"username": "sid", "password": "short"}, "password"),
+    for body in ({"username": "rae", "password": PASSWORD},
+                 {"username": "RAE", "password": PASSWORD}):
+        taken = admin.post("/api/admin/users", json=body)
+        assert taken.status_code == 409 and "exists already" in taken.json()["detail"]
+    for body, field in (({"username": "sid", "password": "short"}, "password"),
                         ({"username": "-bad", "password": PASSWORD}, "username")):
         answer = admin.post("/api/admin/users", json=body)
         assert answer.status_code == 422, body
