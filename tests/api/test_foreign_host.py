@@ -148,3 +148,39 @@ def test_cors_is_closed_by_default(client):
     simple = client.get("/api/datasets", headers={"Origin": "http://evil.example"})
     assert simple.status_code == 200
     assert "access-control-allow-origin" not in simple.headers
+
+
+def test_the_server_started_from_the_environment_reads_allowed_hosts(tmp_path):
+    """`uvicorn app.main:app` (the images, venv installs): settings come from the
+    environment at start-up, after the middleware was built."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from agent_server import ROOT
+    from ports import free_port
+
+    port = free_port()
+    env = {**os.environ, "ALLOWED_HOSTS": "corral.example", "EXECUTION_MODE": "bwrap",
+           "WARM_POOL_SIZE": "0", "DATASETS_PATH": str(ROOT / "datasets"),
+           "DATABASE_URL": f"sqlite:///{tmp_path}/c.db"}
+    proc = subprocess.Popen([sys.executable, "-m", "uvicorn", "app.main:app", "--host",
+                             "127.0.0.1", "--port", str(port), "--no-proxy-headers"],
+                            cwd=ROOT, env=env, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        while True:
+            assert proc.poll() is None, "the server exited"
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        assert httpx.get(f"{url}/api/auth/config", timeout=30).status_code == 421
+        named = httpx.get(f"{url}/api/auth/config", headers={"Host": "corral.example"},
+                          timeout=30)
+        assert named.status_code == 200, named.text
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
