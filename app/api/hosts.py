@@ -85,8 +85,9 @@ def check_origin(scope: Scope, host: str, cors_origins: set[str]) -> None:
 
 def _host_port(scope: Scope) -> int | None:
     value = next((v for k, v in scope["headers"] if k == b"host"), b"")
-    name, sep, port = value.decode("latin-1").rpartition(":")
-    return int(port) if sep and port.isdigit() and not name.endswith(":") else None
+    # Already validated by request_host: the last ":" (after "]" for IPv6) starts the port.
+    _, sep, port = value.decode("latin-1").rpartition(":")
+    return int(port) if sep and port.isdigit() else None
 
 
 class HostAllowList:
