@@ -39,7 +39,7 @@ def test_chat_runs_in_docker_sandboxes(tmp_path):
     _need_image(RUNNER_IMAGE)
     before = _sandboxes()
     settings = server_settings(tmp_path, execution_mode="docker", runner_image=RUNNER_IMAGE)
-    with RunningServer(settings) as s, httpx.Client(base_url=s.url, timeout=60) as c:
+    with RunningServer(settings) as s, httpx.Client(base_url=s.url, headers=s.headers, timeout=60) as c:
         assert c.get("/readyz").json() == {"status": "ready", "executor": "docker"}
         answer = c.post("/api/chat", json={
             "question": "What are the top 5 destinations by number of flights?"}).json()
