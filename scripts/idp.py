@@ -91,12 +91,10 @@ def free_port() -> int:
 def write_config(state: Path, port: int) -> Path:
     """glewlwyd's libconfig file: loopback only, plain HTTP, SQLite under `state`."""
     webapp = state / "webapp"
-    # The Debian webapp's config.json is a dangling link to /etc; give the login page its own.
+    # The login page: a copy (the static file server will not follow symlinks) with its
+    # own config.json (Debian's is a link into /etc).
     if not webapp.exists():
-        webapp.mkdir()
-        for item in WEBAPP.iterdir():
-            if item.name != "config.json":
-                (webapp / item.name).symlink_to(item)
+        shutil.copytree(WEBAPP, webapp, ignore=shutil.ignore_patterns("config.json"))
     app_config = json.loads(Path("/etc/glewlwyd/config-2.7.json/config.json").read_text())
     app_config["GlewlwydUrl"] = f"http://127.0.0.1:{port}/"
     (webapp / "config.json").write_text(json.dumps(app_config))
@@ -146,7 +144,8 @@ static_files_mime_types = (
 
 
 def init_database(state: Path) -> None:
-    """Debian's schema and seed rows, plus a `groups` attribute on database users."""
+    """Debian's schema and seed rows, plus a `groups` attribute on database users and
+    `post_logout_redirect_uris` on database clients."""
     db = sqlite3.connect(state / "glewlwyd.db")
     db.executescript(SCHEMA.read_text())
     row = db.execute(
@@ -162,6 +161,20 @@ def init_database(state: Path) -> None:
     }
     db.execute(
         "UPDATE g_user_module_instance SET gumi_parameters=? WHERE gumi_name='database'",
+        (json.dumps(params),),
+    )
+    # The OIDC plugin reads a client's sign-out return addresses from this property.
+    row = db.execute(
+        "SELECT gcmi_parameters FROM g_client_module_instance WHERE gcmi_name='database'"
+    )
+    params = json.loads(row.fetchone()[0])
+    params["data-format"]["post_logout_redirect_uris"] = {
+        "multiple": True,
+        "read": True,
+        "write": True,
+    }
+    db.execute(
+        "UPDATE g_client_module_instance SET gcmi_parameters=? WHERE gcmi_name='database'",
         (json.dumps(params),),
     )
     db.commit()
@@ -198,10 +211,15 @@ def call(client: httpx.Client, method: str, path: str, body: object = None) -> N
 
 
 def oidc_plugin(idp: Idp) -> dict[str, object]:
-    """The plugin instance: RS256 key made now, code flow + refresh, PKCE, a `groups` claim."""
+    """The plugin instance: RS256 key made now, code flow + refresh, PKCE, `groups` and
+    `preferred_username` claims. The private key stays in the state folder (0600) so
+    tests can sign tokens exactly as this provider would, with one claim wrong."""
     key = RSAKey.generate_key(2048, parameters={"alg": "RS256", "use": "sig"})
     key.ensure_kid()
     jwks = json.dumps({"keys": [key.as_dict(private=True)]})
+    key_file = idp.state_dir / "signing-key.json"
+    key_file.touch(mode=0o600)
+    key_file.write_text(json.dumps(key.as_dict(private=True)))
     return {
         "module": "oidc",
         "name": PLUGIN,
@@ -238,6 +256,16 @@ def oidc_plugin(idp: Idp) -> dict[str, object]:
             "session-cookie-expiration": 3600,
             "claims": [
                 {
+                    "name": "preferred_username",
+                    "user-property": "username",
+                    "type": "string",
+                    "boolean-value-true": "",
+                    "boolean-value-false": "",
+                    "mandatory": True,
+                    "on-demand": False,
+                    "scope": [],
+                },
+                {
                     "name": "groups",
                     "user-property": "groups",
                     "type": "string",
@@ -246,11 +274,38 @@ def oidc_plugin(idp: Idp) -> dict[str, object]:
                     "mandatory": True,
                     "on-demand": False,
                     "scope": [],
-                }
+                },
             ],
             "address-claim": {"type": "no", "mandatory": False},
         },
     }
+
+
+def client_body(idp: Idp, redirect_uris: list[str]) -> dict[str, object]:
+    """The confidential client `corral`: code flow with refresh tokens, basic auth."""
+    return {
+        "client_id": CLIENT_ID,
+        "name": "Corral",
+        "enabled": True,
+        "confidential": True,
+        "password": idp.client_secret,
+        "client_secret": idp.client_secret,
+        "token_endpoint_auth_method": ["client_secret_basic"],
+        "redirect_uri": redirect_uris,
+        "authorization_type": ["code", "refresh_token"],
+        "scope": ["openid", "profile", "email"],
+        # Sign-out returns to the app's front page (the origin of the callback).
+        "post_logout_redirect_uris": [uri.split("/api/")[0] + "/" for uri in redirect_uris],
+    }
+
+
+def set_redirect_uris(idp: Idp, redirect_uris: list[str]) -> None:
+    """Register the callback of an app that started after the provider (tests)."""
+    admin = admin_session(idp, idp.admin_password)
+    try:
+        call(admin, "PUT", f"/client/{CLIENT_ID}", client_body(idp, redirect_uris))
+    finally:
+        admin.close()
 
 
 def configure(idp: Idp, redirect_uris: list[str]) -> None:
@@ -296,24 +351,7 @@ def configure(idp: Idp, redirect_uris: list[str]) -> None:
                 },
             )
         call(admin, "POST", "/mod/plugin/", oidc_plugin(idp))
-        call(
-            admin,
-            "POST",
-            "/client/",
-            {
-                "client_id": CLIENT_ID,
-                "name": "Corral",
-                "enabled": True,
-                "confidential": True,
-                "password": idp.client_secret,
-                "client_secret": idp.client_secret,
-                "token_endpoint_auth_method": ["client_secret_basic", "client_secret_post"],
-                "redirect_uri": redirect_uris,
-                "authorization_type": ["code", "refresh_token"],
-                "scope": ["openid", "profile", "email"],
-                "post_logout_redirect_uri": " ".join(redirect_uris),
-            },
-        )
+        call(admin, "POST", "/client/", client_body(idp, redirect_uris))
         for user in USERS:
             call(
                 admin,
@@ -354,6 +392,7 @@ def start(state: Path, redirect_uris: list[str]) -> Idp:
         start_new_session=True,  # its own process group: stop() signals it alone
     )
     idp.pid = process.pid
+    state_file(state).touch(mode=0o600)  # it holds the client secret
     state_file(state).write_text(idp.to_json())
     try:
         wait_listening(idp, process, log)
