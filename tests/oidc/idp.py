@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -38,15 +40,17 @@ def sign_in_at_idp_page(page, username: str) -> None:
     page.get_by_role("button", name="Continue").click()
 
 
-def idp_login_api(idp: Idp, username: str) -> httpx.Client:
+@contextmanager
+def idp_login_api(idp: Idp, username: str) -> Iterator[httpx.Client]:
     """A client holding a glewlwyd session for `username` that has granted Corral its
     scopes, as a browser has after the login page."""
-    client = httpx.Client(base_url=idp.base_url, timeout=15)
-    answer = client.post("/api/auth/", json={"username": username,
-                                             "password": USERS[username].password})
-    answer.raise_for_status()
-    client.put("/api/auth/grant/corral", json={"scope": "openid profile email"}).raise_for_status()
-    return client
+    with httpx.Client(base_url=idp.base_url, timeout=15) as client:
+        answer = client.post("/api/auth/", json={"username": username,
+                                                 "password": USERS[username].password})
+        answer.raise_for_status()
+        grant = client.put("/api/auth/grant/corral", json={"scope": "openid profile email"})
+        grant.raise_for_status()
+        yield client
 
 
 def callback_from_idp(app: httpx.Client, idp_client: httpx.Client) -> str:
@@ -55,7 +59,7 @@ def callback_from_idp(app: httpx.Client, idp_client: httpx.Client) -> str:
     to_idp = app.get("/api/auth/oidc/login")
     assert to_idp.status_code == 302, to_idp.text
     # The login page appends g_continue once the user is signed in and has granted.
-    back = idp_client.get(to_idp.headers["location"], params={"g_continue": ""})
+    back = idp_client.get(to_idp.headers["location"] + "&g_continue")
     assert back.status_code == 302, back.text
     location = back.headers["location"]
     assert "code" in parse_qs(urlsplit(location).query), location
