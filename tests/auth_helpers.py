@@ -7,6 +7,8 @@ database, so every suite talks to the server signed in, never with AUTH_MODE=non
 
 from __future__ import annotations
 
+import secrets
+
 from app.auth import tokens, users
 from app.storage import make_engine, migrate, sqlalchemy_url
 
@@ -27,3 +29,21 @@ def issue_token(database_url: str, username: str = "tester", role: str = "admin"
 
 def auth_headers(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
+
+
+def container_token(container: str, username: str = "tester") -> str:
+    """A token for an admin of the agent server running in `container` (its own image's
+    CLI against its own database), for tests that run the image itself."""
+    import subprocess
+
+    cli = ["docker", "exec", "-i", container, "python3", "-m", "app.cli"]
+    listed = subprocess.run([*cli, "users", "list"], capture_output=True, text=True,
+                            check=True, timeout=120).stdout.split()
+    if username not in listed:
+        subprocess.run([*cli, "users", "add", username, "--role", "admin", "--password-stdin"],
+                       input=secrets.token_urlsafe(24) + "\n", capture_output=True, text=True,
+                       check=True, timeout=120)
+    made = subprocess.run([*cli, "tokens", "create", "--user", username, "--scope", "admin",
+                           "--expires-days", "1", "--name", "tests"],
+                          capture_output=True, text=True, check=True, timeout=120)
+    return made.stdout.strip()

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
+from pydantic import BeforeValidator
 
 from app.api.conversations import OFFSET_MAX, PAGE_DEFAULT, PAGE_MAX, page_headers
 from app.api.deps import AdminUser, MetricsDep, StoreDep
@@ -31,6 +33,7 @@ _PAGE_HEADERS = {
     "Link": {"description": 'RFC 8288 `<...>; rel="next"` to the next page, when there is one.',
              "schema": {"type": "string"}},
 }
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]|$)")
 # The statuses of runner/schema.json, the one place they are declared.
 STATUSES: list[str] = contract.schema()["$defs"]["result"]["properties"]["status"]["enum"]
 
@@ -41,6 +44,13 @@ async def metrics(metrics: MetricsDep) -> Response:
     return Response(metrics.render(), media_type=CONTENT_TYPE_LATEST)
 
 
+def _iso_only(value: object) -> object:
+    # pydantic would also take a number of seconds; the API documents ISO 8601 only.
+    if isinstance(value, str) and not _ISO_DATE.match(value):
+        raise ValueError("expected an ISO 8601 date-time such as 2026-11-30T10:00:00Z")
+    return value
+
+
 @router.get("/api/admin/audit", response_model=list[AuditRow],
             responses={200: {"headers": _PAGE_HEADERS}, **errors(401, 403, 422, 503)})
 async def audit(
@@ -49,8 +59,10 @@ async def audit(
                                       description="Only this user's runs.")] = None,
     status: Annotated[str | None, Query(pattern="^(" + "|".join(STATUSES) + ")$",
                                         description="Only runs with this status.")] = None,
-    since: Annotated[dt.datetime | None, Query(description="From this time (ISO 8601).")] = None,
-    until: Annotated[dt.datetime | None, Query(description="Before this time (ISO 8601).")] = None,
+    since: Annotated[dt.datetime | None, BeforeValidator(_iso_only),
+                     Query(description="From this time (ISO 8601).")] = None,
+    until: Annotated[dt.datetime | None, BeforeValidator(_iso_only),
+                     Query(description="Before this time (ISO 8601).")] = None,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX, description="Page size.")] = PAGE_DEFAULT,
     offset: Annotated[int, Query(ge=0, le=OFFSET_MAX, description="Runs to skip.")] = 0,
 ) -> list[dict[str, Any]]:

@@ -12,8 +12,9 @@ _TEXT = {
     401: "No valid credentials: sign in, or send `Authorization: Bearer <token>`.",
     403: "Signed in, but not allowed (the message names what is missing), or a cookie "
          "request without its CSRF token or from another origin.",
-    404: "The conversation does not exist.",
-    409: "The change would leave no enabled admin.",
+    404: "It does not exist (or is another user's): the conversation, token or user.",
+    409: "Conflicts with what exists: the username is taken, or the change would leave no "
+         "enabled admin.",
     413: "The body is larger than the server accepts.",
     422: "A field is missing or invalid; `loc` names it.",
     429: "Every sandbox is busy; retry after Retry-After seconds.",

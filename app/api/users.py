@@ -35,12 +35,14 @@ async def list_users(_: AdminUser, storage: StoreDep) -> list[dict[str, Any]]:
 
 
 @router.post("", status_code=201, response_model=UserOut,
-             responses=errors(400, 401, 403, 413, 422, 503))
+             responses=errors(400, 401, 403, 409, 413, 422, 503))
 async def add_user(body: UserCreate, _: AdminUser, storage: StoreDep) -> dict[str, Any]:
-    """Add a local account."""
+    """Add a local account (409 when the name is taken, in any letter case)."""
     try:
         user = await asyncio.to_thread(users.create, storage.engine, body.username,
                                        body.role, body.password)
+    except users.UsernameTaken as exc:
+        raise HTTPException(409, str(exc)) from None
     except UserError as exc:
         raise field_error(exc.field, exc.message, getattr(body, exc.field, None)) from None
     return _out(user)

@@ -5,6 +5,8 @@ a client cannot do (age a token or a session)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import httpx
 import sqlalchemy as sa
@@ -23,14 +25,17 @@ def add_user(admin: httpx.Client, username: str, role: str = "analyst",
     return answer.json()
 
 
-def sign_in(server: RunningServer, username: str, password: str = PASSWORD) -> httpx.Client:
+@contextmanager
+def sign_in(server: RunningServer, username: str,
+            password: str = PASSWORD) -> Iterator[httpx.Client]:
     """A client holding the session cookies of `username`, sending its CSRF token as the
     UI does (X-CSRF-Token on every request)."""
-    client = httpx.Client(base_url=server.url, timeout=60)
-    answer = client.post("/api/auth/login", json={"username": username, "password": password})
-    assert answer.status_code == 200, answer.text
-    client.headers["X-CSRF-Token"] = answer.json()["csrf_token"]
-    return client
+    with httpx.Client(base_url=server.url, timeout=60) as client:
+        answer = client.post("/api/auth/login",
+                             json={"username": username, "password": password})
+        assert answer.status_code == 200, answer.text
+        client.headers["X-CSRF-Token"] = answer.json()["csrf_token"]
+        yield client
 
 
 def token_for(admin: httpx.Client, username: str, scope: str = "query") -> str:

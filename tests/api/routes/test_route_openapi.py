@@ -25,10 +25,10 @@ ERRORS = {
     ("post", "/api/auth/logout"): SIGNED_IN,
     ("get", "/api/auth/me"): SIGNED_IN,
     ("get", "/api/tokens"): SIGNED_IN | {"422"},
-    ("post", "/api/tokens"): SIGNED_IN | {"400", "413", "422"},
+    ("post", "/api/tokens"): SIGNED_IN | {"400", "404", "413", "422"},
     ("delete", "/api/tokens/{token_id}"): SIGNED_IN | {"404", "422"},
     ("get", "/api/admin/users"): SIGNED_IN,
-    ("post", "/api/admin/users"): SIGNED_IN | {"400", "413", "422"},
+    ("post", "/api/admin/users"): SIGNED_IN | {"400", "409", "413", "422"},
     ("patch", "/api/admin/users/{user_id}"): SIGNED_IN | {"400", "404", "409", "413", "422"},
     ("get", "/api/admin/audit"): SIGNED_IN | {"422"},
 }
