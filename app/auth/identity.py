@@ -14,7 +14,7 @@ from typing import Literal
 from fastapi import Request
 from sqlalchemy.engine import Engine
 
-from app.auth import sessions, tokens
+from app.auth import oidc, sessions, tokens
 from app.auth.users import User
 
 Source = Literal["session", "token", "proxy", "none"]
@@ -91,6 +91,11 @@ async def resolve(request: Request) -> Identity | None:
     if (header := request.headers.get("authorization")) is not None:
         return await asyncio.to_thread(_from_token, engine, header)
     if cookie := request.cookies.get(sessions.COOKIE):
-        return await asyncio.to_thread(_from_session, engine, cookie,
-                                       settings.session_idle_timeout_s)
+        identity = await asyncio.to_thread(_from_session, engine, cookie,
+                                           settings.session_idle_timeout_s)
+        if identity is not None and identity.account_source == "oidc" and \
+                not await oidc.keep_fresh(request.app.state, settings, engine,
+                                          identity.session_id or ""):
+            return None
+        return identity
     return None

@@ -9,7 +9,9 @@ authlib builds the authorization request and talks to the token endpoint; joserf
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -23,6 +25,7 @@ from urllib.parse import urlencode
 
 import authlib.deprecate  # noqa: F401  (installs its filters before ours below)
 import httpx
+import sqlalchemy as sa
 from authlib.common.errors import AuthlibBaseError
 from joserfc import jwe, jwt
 from joserfc.errors import (
@@ -39,6 +42,9 @@ with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from authlib.integrations.httpx_client import AsyncOAuth2Client
 
+from sqlalchemy.engine import Engine
+
+from app.auth import sessions
 from app.settings import Settings
 
 log = logging.getLogger("corral.auth.oidc")
@@ -277,6 +283,8 @@ class Provider:
             async with self._client() as client:
                 return dict(await client.refresh_token(meta["token_endpoint"],
                                                        refresh_token=refresh_token))
+        except httpx.TransportError as exc:
+            raise OidcError("oidc_unavailable", f"the token endpoint did not answer: {exc}") from None
         except (AuthlibBaseError, httpx.HTTPError, ValueError) as exc:
             raise OidcError("oidc_refresh", f"the provider refused the refresh: {exc}") from None
 
@@ -292,6 +300,46 @@ class Provider:
         if id_token:
             query["id_token_hint"] = id_token
         return f"{endpoint}{'&' if '?' in endpoint else '?'}{urlencode(query)}"
+
+
+async def keep_fresh(state: Any, settings: Settings, engine: Engine, id_hash: str) -> bool:
+    """An OIDC session whose access token has expired is refreshed at the provider, so a
+    user disabled or signed out there loses the session here within the token lifetime.
+    False when the provider refuses (the session is then ended); True otherwise, also
+    while the provider is unreachable (the session's own limits still apply)."""
+    idp = provider_for(state, settings)
+    if idp is None:
+        return True
+    session = await asyncio.to_thread(_session_tokens, engine, id_hash)
+    if session is None or not session.refresh_token or session.access_token_expires_at is None:
+        return True
+    if session.access_token_expires_at.timestamp() > time.time() + CLOCK_SKEW_S:
+        return True
+    try:
+        fresh = await idp.refresh(session.refresh_token)
+        if fresh.get("id_token"):
+            await idp.verify_id_token(fresh["id_token"], None)
+    except OidcError as exc:
+        if exc.code == "oidc_unavailable":
+            log.warning("OIDC refresh postponed: %s", exc.message)
+            return True
+        log.info("OIDC session ended: %s", exc.message)
+        await asyncio.to_thread(sessions.delete_hash, engine, id_hash)
+        return False
+    expires = fresh.get("expires_at")
+    await asyncio.to_thread(
+        sessions.update, engine, id_hash,
+        refresh_token=fresh.get("refresh_token") or session.refresh_token,
+        id_token=fresh.get("id_token") or session.id_token,
+        access_token_expires_at=dt.datetime.fromtimestamp(expires, dt.UTC) if expires else None)
+    return True
+
+
+def _session_tokens(engine: Engine, id_hash: str) -> sessions.Session | None:
+    table = sessions.sessions
+    with engine.connect() as conn:
+        row = conn.execute(sa.select(table).where(table.c.id_hash == id_hash)).first()
+    return sessions._session(row) if row else None
 
 
 def provider_for(state: Any, settings: Settings) -> Provider | None:

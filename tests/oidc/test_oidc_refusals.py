@@ -10,18 +10,22 @@ and checked by `Provider.verify_id_token`, the very function the callback calls.
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import json
 import time
 from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
+import sqlalchemy as sa
 from idp import Idp, callback_from_idp, idp_login_api, idp_script
 from joserfc import jwt
 from joserfc.jwk import OctKey, RSAKey
 
+from app.auth import sessions
 from app.auth.oidc import OidcError, Provider
 from app.settings import load_settings
+from app.storage import make_engine, sqlalchemy_url, utcnow
 
 pytestmark = [pytest.mark.bwrap]
 
@@ -206,8 +210,9 @@ def real_id_token(idp: Idp, nonce: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def real_token(idp) -> str:
-    idp_script.set_redirect_uris(idp, ["http://127.0.0.1/api/auth/oidc/callback"])
+def real_token(idp, oidc_server) -> str:
+    idp_script.set_redirect_uris(idp, [f"{oidc_server.url}/api/auth/oidc/callback",
+                                       "http://127.0.0.1/api/auth/oidc/callback"])
     return real_id_token(idp, "nonce-of-this-login")
 
 
@@ -223,3 +228,48 @@ async def test_a_real_token_with_another_logins_nonce_is_refused(idp, real_token
 async def test_a_real_token_for_another_client_is_refused(idp, real_token):
     await refused(provider(idp, oidc_client_id="another-client"), real_token,
                   "nonce-of-this-login", "aud claim is wrong")
+
+
+# --- refresh ------------------------------------------------------------------------
+
+
+def expire_access_token(server, refresh_token: str | None = None) -> None:
+    """Age the signed-in sessions' access tokens (and maybe spoil their refresh token)
+    in the server's database, as an hour of use would."""
+    engine = make_engine(sqlalchemy_url(server.env["DATABASE_URL"]))
+    values: dict[str, object] = {"access_token_expires_at": utcnow() - dt.timedelta(hours=1)}
+    if refresh_token is not None:
+        values["refresh_token"] = refresh_token
+    try:
+        with engine.begin() as conn:
+            conn.execute(sessions.sessions.update().values(**values))
+    finally:
+        engine.dispose()
+
+
+def signed_in(server, idp: Idp, app: httpx.Client) -> None:
+    with idp_login_api(idp, "alice") as at_idp:
+        assert app.get(callback_from_idp(app, at_idp)).headers["location"] == "/"
+
+
+def test_an_expired_access_token_is_refreshed_at_the_provider(oidc_server, idp):
+    with app_client(oidc_server) as app:
+        signed_in(oidc_server, idp, app)
+        expire_access_token(oidc_server)
+        assert app.get("/api/auth/me").json()["username"] == "alice"
+        engine = make_engine(sqlalchemy_url(oidc_server.env["DATABASE_URL"]))
+        try:
+            with engine.connect() as conn:
+                latest = conn.execute(sa.select(
+                    sa.func.max(sessions.sessions.c.access_token_expires_at))).scalar_one()
+        finally:
+            engine.dispose()
+        assert latest.replace(tzinfo=dt.UTC) > utcnow(), "the refresh set a new expiry"
+
+
+def test_a_refresh_the_provider_refuses_ends_the_session(oidc_server, idp):
+    with app_client(oidc_server) as app:
+        signed_in(oidc_server, idp, app)
+        expire_access_token(oidc_server, refresh_token="revoked-or-unknown")
+        assert app.get("/api/auth/me").status_code == 401
+        assert app.get("/api/auth/me").status_code == 401, "the session is gone, not retried"
