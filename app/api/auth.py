@@ -12,9 +12,10 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from app.api.csrf import check_origin
 from app.api.deps import CurrentUser, SettingsDep, StoreDep
 from app.api.responses import RETRY_AFTER, errors
-from app.auth import bootstrap, oidc, sessions, users
+from app.auth import bootstrap, sessions, users
 from app.auth.identity import Identity, of_user
 from app.auth.login import Locked, authenticate
+from app.auth.oidc import provider_for
 from app.models import AuthConfig, ErrorMessage, LoginRequest, LogoutAnswer, Me, SetupRequest
 from app.settings import Settings
 from app.storage import Storage
@@ -122,7 +123,7 @@ async def logout(request: Request, response: Response, identity: CurrentUser,
     if identity.source == "session" and (cookie := request.cookies.get(sessions.COOKIE)):
         ended = await asyncio.to_thread(sessions.delete, storage.engine, cookie)
         clear_cookies(response)
-        idp = oidc.provider_for(request.app.state, settings)
+        idp = provider_for(request.app.state, settings)
         if ended is not None and ended.id_token and idp is not None:
             redirect = await idp.end_session_url(ended.id_token, str(request.base_url))
     return {"redirect": redirect}
