@@ -12,6 +12,7 @@ import sys
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -183,6 +184,44 @@ class Settings(BaseSettings):
                              "or exactly none")
         return ",".join(dict.fromkeys(modes))
 
+    @field_validator("oidc_issuer", "oidc_redirect_url")
+    @classmethod
+    def _oidc_url(cls, v: str) -> str:
+        """An absolute http(s) URL without query or fragment; plain http only on loopback
+        (tokens and codes cross it)."""
+        if not v:
+            return v
+        url = urlsplit(v)
+        if url.scheme not in ("http", "https") or not url.hostname:
+            raise ValueError("expected an absolute URL such as https://idp.example.com/realm")
+        if url.query or url.fragment:
+            raise ValueError("expected a URL without ?query or #fragment")
+        if url.scheme == "http" and not is_loopback(url.hostname):
+            raise ValueError("plain http is accepted only for a loopback host; use https")
+        return v  # as given: the ID token's iss must equal it exactly, trailing slash too
+
+    @field_validator("oidc_client_id")
+    @classmethod
+    def _oidc_client_id(cls, v: str) -> str:
+        if v and not re.fullmatch(r"[\x21-\x7e]{1,255}", v):
+            raise ValueError("expected 1 to 255 printable ASCII characters, no spaces")
+        return v
+
+    @field_validator("oidc_scopes")
+    @classmethod
+    def _oidc_scopes(cls, v: str) -> str:
+        scopes = v.split()
+        if "openid" not in scopes or not all(re.fullmatch(r"[\x21-\x7e]+", s) for s in scopes):
+            raise ValueError("expected a space-separated scope list that includes openid")
+        return " ".join(scopes)
+
+    @field_validator("oidc_groups_claim")
+    @classmethod
+    def _oidc_groups_claim(cls, v: str) -> str:
+        if not re.fullmatch(r"[A-Za-z0-9_:./-]{1,100}", v):
+            raise ValueError("expected a claim name such as groups or roles")
+        return v
+
     @field_validator("cookie_secure", mode="before")
     @classmethod
     def _lower(cls, v: object) -> object:
@@ -235,6 +274,8 @@ class Settings(BaseSettings):
                 self.llm_api_key = Path(self.llm_api_key_file).read_text().strip()
             except OSError as exc:
                 raise ValueError(f"LLM_API_KEY_FILE cannot be read: {exc}") from None
+        if "oidc" in self.auth_modes:
+            self._oidc_complete()
         return self
 
     @model_validator(mode="after")
@@ -244,6 +285,23 @@ class Settings(BaseSettings):
                              "authenticating proxy's addresses, or its header would be "
                              "believed from no one")
         return self
+
+    def _oidc_complete(self) -> None:
+        """AUTH_MODE includes oidc: issuer, client id and a secret (or its file) are needed."""
+        if not self.oidc_issuer:
+            raise ValueError("AUTH_MODE includes oidc but OIDC_ISSUER is empty; set the "
+                             "identity provider's issuer URL")
+        if not self.oidc_client_id:
+            raise ValueError("AUTH_MODE includes oidc but OIDC_CLIENT_ID is empty; set the "
+                             "client id registered at the identity provider")
+        if self.oidc_client_secret_file and not self.oidc_client_secret:
+            try:
+                self.oidc_client_secret = Path(self.oidc_client_secret_file).read_text().strip()
+            except OSError as exc:
+                raise ValueError(f"OIDC_CLIENT_SECRET_FILE cannot be read: {exc}") from None
+        if not self.oidc_client_secret:
+            raise ValueError("AUTH_MODE includes oidc but neither OIDC_CLIENT_SECRET nor "
+                             "OIDC_CLIENT_SECRET_FILE gives the client secret")
 
     def _warm_pool_fits(self) -> None:
         need = self.warm_pool_size * WARM_SANDBOX_IDLE_MEMORY
@@ -309,5 +367,7 @@ def load_settings(**overrides: object) -> Settings:
         for err in exc.errors():
             field = ".".join(str(p) for p in err["loc"]) or "settings"
             name = field.upper() if err["loc"] else "configuration"
-            lines.append(f"{name}: {err['msg']} (got {err.get('input')!r})")
+            # A model-level error's input is every setting, secrets included: not shown.
+            got = f" (got {err.get('input')!r})" if err["loc"] else ""
+            lines.append(f"{name}: {err['msg']}{got}")
         raise SettingsError("invalid configuration:\n  " + "\n  ".join(lines)) from None

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api import admin, auth, chat, conversations, datasets, probes, query, tokens, users
+from app.api import (
+    admin,
+    auth,
+    chat,
+    conversations,
+    datasets,
+    oidc,
+    probes,
+    query,
+    tokens,
+    users,
+)
 
 api_router = APIRouter()
-for _module in (probes, admin, auth, tokens, users, datasets, chat, conversations, query):
+for _module in (probes, admin, auth, oidc, tokens, users, datasets, chat, conversations,
+                query):
     api_router.include_router(_module.router)

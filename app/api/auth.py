@@ -15,6 +15,7 @@ from app.api.responses import RETRY_AFTER, errors
 from app.auth import bootstrap, sessions, users
 from app.auth.identity import Identity, of_user
 from app.auth.login import Locked, authenticate
+from app.auth.oidc import provider_for
 from app.models import AuthConfig, ErrorMessage, LoginRequest, LogoutAnswer, Me, SetupRequest
 from app.settings import Settings
 from app.storage import Storage
@@ -118,13 +119,16 @@ async def login(body: LoginRequest, request: Request, response: Response,
 
 @router.post("/logout", response_model=LogoutAnswer, responses=errors(401, 403, 503))
 async def logout(request: Request, response: Response, identity: CurrentUser,
-                 storage: StoreDep) -> dict[str, Any]:
+                 settings: SettingsDep, storage: StoreDep) -> dict[str, Any]:
     """End this session and clear its cookies (CSRF-checked). A token request changes
     nothing: revoke a token with DELETE /api/tokens/{id}."""
     redirect = None  # OIDC: the identity provider's end-session URL (app/auth/oidc.py)
     if identity.source == "session" and (cookie := request.cookies.get(sessions.COOKIE)):
-        await asyncio.to_thread(sessions.delete, storage.engine, cookie)
+        ended = await asyncio.to_thread(sessions.delete, storage.engine, cookie)
         clear_cookies(response)
+        idp = provider_for(request.app.state, settings)
+        if ended is not None and ended.id_token and idp is not None:
+            redirect = await idp.end_session_url(ended.id_token, str(request.base_url))
     return {"redirect": redirect}
 
 

@@ -15,7 +15,7 @@ from typing import Literal
 from fastapi import Request
 from sqlalchemy.engine import Engine
 
-from app.auth import proxy, sessions, tokens
+from app.auth import oidc, proxy, sessions, tokens
 from app.auth.users import User
 from app.settings import Settings
 
@@ -101,6 +101,11 @@ async def resolve(request: Request) -> Identity | None:
     if proxy.wants_proxy_identity(request, settings):
         return await asyncio.to_thread(_from_proxy, engine, settings, request)
     if cookie := request.cookies.get(sessions.COOKIE):
-        return await asyncio.to_thread(_from_session, engine, cookie,
-                                       settings.session_idle_timeout_s)
+        identity = await asyncio.to_thread(_from_session, engine, cookie,
+                                           settings.session_idle_timeout_s)
+        if identity is not None and identity.account_source == "oidc" and \
+                not await oidc.keep_fresh(request.app.state, settings, engine,
+                                          identity.session_id or ""):
+            return None
+        return identity
     return None

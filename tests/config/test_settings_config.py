@@ -105,6 +105,10 @@ def test_auth_defaults_are_the_documented_ones(monkeypatch):
 
 def test_auth_mode_is_a_list_or_exactly_none(monkeypatch):
     monkeypatch.setenv("AUTH_MODE", " OIDC, local ,local")
+    # oidc needs its provider (tests/config/test_oidc_settings.py checks each variable).
+    monkeypatch.setenv("OIDC_ISSUER", "https://idp.example.com")
+    monkeypatch.setenv("OIDC_CLIENT_ID", "corral")
+    monkeypatch.setenv("OIDC_CLIENT_SECRET", "secret")
     assert load_settings().auth_modes == ["oidc", "local"]
     monkeypatch.setenv("AUTH_MODE", "none,local")
     with pytest.raises(SettingsError, match="AUTH_MODE"):
