@@ -75,7 +75,7 @@ function rememberConversation(id) {
   try {
     if (id) window.localStorage.setItem(STORAGE_KEY, id);
     else window.localStorage.removeItem(STORAGE_KEY);
-    if (state.me) window.localStorage.setItem(OWNER_KEY, state.me.id);
+    if (state.me && state.me.id) window.localStorage.setItem(OWNER_KEY, state.me.id);
   } catch {
     /* storage disabled */
   }
@@ -510,12 +510,12 @@ async function identify() {
     // An unreachable server: the chat page says so (banner); 404: no sign-in there.
     return null;
   }
-  if (state.config.setup_required) return "setup";
   if ((state.config.modes || []).includes("none")) return api.me().catch(() => null);
   try {
-    return await api.me();
+    return await api.me(); // signed in (e.g. an API token) even before an admin exists
   } catch (err) {
-    return err instanceof ApiError && err.status === 401 ? "signin" : null;
+    if (!(err instanceof ApiError) || err.status !== 401) return null;
+    return state.config.setup_required ? "setup" : "signin";
   }
 }
 
@@ -554,7 +554,7 @@ async function start() {
   state.me = me;
   if (me) {
     api.session.csrfToken = me.csrf_token || null;
-    forgetOtherUsersConversation(me);
+    if (me.id) forgetOtherUsersConversation(me); // null id: AUTH_MODE=none, nobody to tell apart
     renderAccount(ui.account, me, leave);
   }
   ui.app.hidden = false;

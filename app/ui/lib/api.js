@@ -142,7 +142,7 @@ export const api = {
   login: (username, password) => request("POST", "/api/auth/login", { username, password }),
   setup: (code, username, password) =>
     request("POST", "/api/auth/setup", { code, username, password }),
-  logout: () => request("POST", "/api/auth/logout", {}),
+  logout: () => request("POST", "/api/auth/logout"),
 
   // API tokens: one's own, or everyone's for an admin (all=true)
   tokens: (all = false) => request("GET", all ? "/api/tokens?all=true" : "/api/tokens"),

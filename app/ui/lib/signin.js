@@ -42,8 +42,10 @@ function card(title, intro, ...body) {
 function lockedOut(form, error, err) {
   const button = form.querySelector("button[type=submit]");
   let left = Math.max(1, Math.min(err.retryAfter ?? 60, 3600));
+  // The server's sentence names the limit; the wait is counted down here instead.
+  const reason = err.message.replace(/[;.]?\s*try again in \d+ s\.?$/i, "").replace(/\.$/, "");
   const tick = () => {
-    error.set(`${err.message} Try again in ${left} s.`);
+    error.set(`${reason}. Try again in ${left} s.`);
     button.disabled = true;
   };
   tick();
@@ -52,7 +54,7 @@ function lockedOut(form, error, err) {
     if (left > 0) return tick();
     window.clearInterval(timer);
     button.disabled = false;
-    error.set(`${err.message} You can try again now.`);
+    error.set(`${reason}. You can try again now.`);
   }, 1000);
 }
 
@@ -111,7 +113,7 @@ export function renderSignIn(config, { authError, notice, onSignedIn }) {
 export function renderSetup({ onSignedIn }) {
   const code = field("Setup code", { name: "code", autocomplete: "one-time-code", required: true, spellcheck: "false" });
   const username = field("Admin username", { name: "username", autocomplete: "username", required: true, maxlength: 64 });
-  const password = field("Password", { name: "password", type: "password", autocomplete: "new-password", required: true, minlength: 8 });
+  const password = field("Password", { name: "password", type: "password", autocomplete: "new-password", required: true, minlength: 12 });
   const again = field("Password again", { name: "password2", type: "password", autocomplete: "new-password", required: true });
   const error = errorLine();
   const form = h("form", { id: "setup-form", class: "auth-form" },

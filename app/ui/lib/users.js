@@ -40,7 +40,7 @@ function userRow(user, { me, onChange }) {
 function addForm(onAdded) {
   const username = field("Username", { name: "username", required: true, maxlength: 64, autocomplete: "off" });
   const role = field("Role", { name: "role" }, ROLES);
-  const password = field("Password", { name: "password", type: "password", required: true, autocomplete: "new-password" });
+  const password = field("Password", { name: "password", type: "password", required: true, minlength: 12, autocomplete: "new-password" });
   const error = errorLine();
   const form = h("form", { class: "inline-form user-form" },
     username.el, role.el, password.el,
