@@ -5,6 +5,8 @@ the API and check each table.
     scripts/smoke.py --url http://localhost:8080            # through the UI's proxy
     scripts/smoke.py --url http://127.0.0.1:8000 --wait 120 # wait for /readyz first
 
+Signed in with an API token: --token-file PATH, or the environment's CORRAL_TOKEN.
+
 Exit status 0 when every check passed; 1 with the reason otherwise. Standard library
 only, so it runs from any Python 3.11 (the venv, the agent-server image, a CI box).
 """
@@ -13,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 import urllib.error
@@ -24,11 +27,15 @@ class SmokeFailure(Exception):
     pass
 
 
+# Authorization for every call (main sets it from --token-file or CORRAL_TOKEN).
+AUTH: dict[str, str] = {}
+
+
 def call(url: str, body: dict[str, Any] | None = None, timeout: float = 60) -> Any:
     data = json.dumps(body).encode() if body is not None else None
     request = urllib.request.Request(url, data=data, method="POST" if data else "GET",
                                      headers={"Content-Type": "application/json",
-                                              "Accept": "application/json"})
+                                              "Accept": "application/json", **AUTH})
     try:
         with urllib.request.urlopen(request, timeout=timeout) as response:
             text = response.read().decode()
@@ -49,7 +56,7 @@ def forget(base: str, answer: Any) -> None:
     conversation_id = answer.get("conversation_id") if isinstance(answer, dict) else None
     if conversation_id:
         request = urllib.request.Request(f"{base}/api/conversations/{conversation_id}",
-                                         method="DELETE")
+                                         method="DELETE", headers=AUTH)
         try:
             urllib.request.urlopen(request, timeout=30).close()
         except (urllib.error.URLError, OSError) as exc:
@@ -136,8 +143,20 @@ def main() -> int:
                         help="the UI (its /api/ proxy) or the agent server")
     parser.add_argument("--wait", type=float, default=0, metavar="SECONDS",
                         help="first wait up to SECONDS for the server to be ready")
+    parser.add_argument("--token-file", metavar="PATH",
+                        help="a file holding an API token (default: CORRAL_TOKEN)")
     args = parser.parse_args()
     base = args.url.rstrip("/")
+    token = os.environ.get("CORRAL_TOKEN", "")
+    if args.token_file:
+        try:
+            with open(args.token_file) as fh:
+                token = fh.read().strip()
+        except OSError as exc:
+            print(f"smoke: FAIL --token-file: {exc}", file=sys.stderr)
+            return 2
+    if token:
+        AUTH["Authorization"] = f"Bearer {token}"
     try:
         if args.wait > 0:
             wait_ready(base, args.wait)
