@@ -65,7 +65,7 @@ def context(browser) -> Iterator[object]:
 class AgentServer:
     """`uvicorn app.main:app` in a child process, configured only by environment."""
 
-    def __init__(self, workdir: Path, **env: str) -> None:
+    def __init__(self, workdir: Path, admin_token: bool = True, **env: str) -> None:
         self.workdir = workdir
         self.log_path = workdir / "agent-server.log"
         self.env = {
@@ -79,10 +79,11 @@ class AgentServer:
         }
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
-        # An admin's API token in the server's database: the browser sends it on every
-        # request (the UI's own sign-in page is tested with real sign-ins).
-        self.token = issue_token(self.env["DATABASE_URL"])
-        self.headers = auth_headers(self.token)
+        # An admin's API token in the server's database, for requests made outside the
+        # browser. admin_token=False leaves the database without any admin (the
+        # first-admin setup page).
+        self.token = issue_token(self.env["DATABASE_URL"]) if admin_token else ""
+        self.headers = auth_headers(self.token) if admin_token else {}
 
     def __enter__(self) -> Self:
         log = self.log_path.open("wb")
