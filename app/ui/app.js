@@ -341,16 +341,20 @@ async function chatOnce(body, pending) {
   } catch (err) {
     if (!(err instanceof ApiError) || err.status !== 429) throw err;
     const seconds = Math.min(Math.max(err.retryAfter ?? 3, 1), MAX_RETRY_WAIT_S);
-    announce(`All sandboxes are busy. Retrying in ${seconds} seconds.`);
-    await wait(seconds, (left) =>
-      pending.setStatus(`All sandboxes are busy — retrying in ${left} s…`, true),
-    );
+    // A per-user limit (USER_RUNS_PER_MINUTE, USER_MAX_SANDBOXES) is the person's own,
+    // said in the server's words; otherwise every sandbox of the server is busy.
+    const own = /USER_(RUNS_PER_MINUTE|MAX_SANDBOXES)/.test(err.message);
+    const reason = own
+      ? err.message.replace(/;\s*(retry in \d+ s|wait for one to finish)\.?$/i, "")
+      : "All sandboxes are busy";
+    announce(`${reason}. Retrying in ${seconds} seconds.`);
+    await wait(seconds, (left) => pending.setStatus(`${reason} — retrying in ${left} s…`, true));
     pending.setStatus("Retrying in a fresh sandbox…");
     try {
       return await api.chat(body);
     } catch (again) {
       if (again instanceof ApiError && again.status === 429) {
-        again.title = "All sandboxes are still busy";
+        again.title = own ? "Still over your limit" : "All sandboxes are still busy";
       }
       throw again;
     }

@@ -19,6 +19,7 @@ from ui_helpers import (
     sign_in_context,
     sign_out,
     table_of,
+    wait_for_answers,
 )
 
 pytestmark = [pytest.mark.browser, pytest.mark.bwrap]
@@ -309,3 +310,60 @@ def test_first_admin_setup_page(context, tmp_path):
         # Single use: the page is gone for good.
         assert httpx.get(f"{server.url}/api/auth/config").json()["setup_required"] is False
         assert page.errors == []
+
+
+def test_sign_out_follows_the_servers_redirect(context, server):
+    """With OIDC the logout answer names the identity provider's end-session URL. The
+    real logout runs; only its `redirect` is rewritten (this server is local-only) to a
+    page of the test's, and a javascript: URL would be refused."""
+    page = signed_in_page(context, server, "bob")
+    end_session = f"{server.url}/idp/end-session?post_logout=1"
+    page.route("**/idp/end-session*", lambda route: route.fulfill(
+        content_type="text/html", body="<!doctype html><title>idp</title><p>signed out at idp"))
+
+    def with_redirect(route):
+        real = route.fetch()
+        assert real.status == 200 and real.json() == {"redirect": None}
+        route.fulfill(response=real, json={"redirect": end_session})
+
+    page.route("**/api/auth/logout", with_redirect)
+    with page.expect_navigation(url=end_session):
+        page.locator("#sign-out").click()
+    assert page.locator("p").inner_text() == "signed out at idp"
+    assert context.request.get(f"{server.url}/api/auth/me").status == 401
+
+
+def test_own_limits_and_refusals_are_shown_in_the_servers_words(context, server):
+    """A per-user 429 (USER_RUNS_PER_MINUTE; a server with its own limits is in the API
+    suite) answers the first question of this page through request interception; the
+    retry reaches the real server. A real 403 (CSRF token missing) is shown as text."""
+    page = signed_in_page(context, server, "bob")
+    calls = []
+
+    def limited_once(route):
+        calls.append(route.request.method)
+        if len(calls) == 1:
+            route.fulfill(status=429, headers={"Retry-After": "2"}, json={"detail": (
+                "You started 30 runs in the last minute (USER_RUNS_PER_MINUTE=30); "
+                "retry in 2 s.")})
+        else:
+            route.continue_()
+
+    page.route("**/api/chat", limited_once)
+    page.locator("#ask-input").fill(ISLANDS)
+    page.locator("#ask-input").press("Enter")
+    notice = page.locator("#messages .pending-line")
+    expect(notice).to_contain_text(
+        "You started 30 runs in the last minute (USER_RUNS_PER_MINUTE=30) — retrying in")
+    wait_for_answers(page, 1)
+    assert len(calls) == 2
+    page.unroute("**/api/chat")
+
+    # A wrong CSRF cookie (another tab's stale one, a tampered one): the server's 403
+    # sentence is what the person reads.
+    context.add_cookies([{"name": "corral_csrf", "value": "not-this-session", "url": server.url}])
+    page.locator("#ask-input").fill("avg body mass of gentoo penguins")
+    page.locator("#ask-input").press("Enter")
+    failure = page.locator("#messages .status-failed .error-box")
+    expect(failure).to_contain_text("CSRF token missing or wrong; reload the page")
+    assert page.errors == []
