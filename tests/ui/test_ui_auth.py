@@ -332,6 +332,13 @@ def test_sign_out_follows_the_servers_redirect(context, server):
     assert page.locator("p").inner_text() == "signed out at idp"
     assert context.request.get(f"{server.url}/api/auth/me").status == 401
 
+    # Only http(s) is followed: a script URL from a confused server lands on sign-in.
+    page = signed_in_page(context, server, "bob")
+    page.route("**/api/auth/logout", lambda route: route.fulfill(
+        response=route.fetch(), json={"redirect": "javascript:window.__pwned = 1"}))
+    sign_out(page)
+    assert page.evaluate("window.__pwned") is None
+
 
 def test_own_limits_and_refusals_are_shown_in_the_servers_words(context, server):
     """A per-user 429 (USER_RUNS_PER_MINUTE; a server with its own limits is in the API
