@@ -10,7 +10,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response
 
-from app.api.deps import CurrentUser, ManagingUser, SettingsDep, StoreDep
+from app.api.deps import (
+    CurrentUser,
+    ManagingUser,
+    SettingsDep,
+    StoreDep,
+    require_admin,
+    require_admin_scope,
+)
 from app.api.responses import errors
 from app.api.validation import field_error
 from app.auth import tokens, users
@@ -33,9 +40,10 @@ async def list_tokens(
     identity: CurrentUser, storage: StoreDep,
     all: Annotated[bool, Query(description="Admins: every user's tokens.")] = False,
 ) -> list[dict[str, Any]]:
-    """Your tokens (revoked and expired ones too), newest first; never their secrets."""
-    if all and not identity.is_admin:
-        raise HTTPException(403, "admin role required")
+    """Your tokens (revoked and expired ones too), newest first; never their secrets.
+    `all`: everyone's, for an admin (with a session or an admin-scope token)."""
+    if all:
+        require_admin(require_admin_scope(identity))
     owner = None if all else identity.user_id
     if owner is None and not all:  # AUTH_MODE=none: no account, no tokens of its own
         return []

@@ -12,6 +12,7 @@ import math
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from app.storage import metadata, utcnow
 
@@ -58,19 +59,28 @@ def retry_after(engine: Engine, username: str) -> int:
 
 
 def record_failure(engine: Engine, username: str, max_failures: int, first_s: int) -> int:
-    """Count one failure; the lockout it starts in seconds (0: none)."""
-    k = key(username)
+    """Count one failure; the lockout it starts in seconds (0: none). The count is
+    bumped in the database (failures + 1), so concurrent failures all count."""
+    for _ in range(3):
+        try:
+            return _count_failure(engine, key(username), max_failures, first_s)
+        except IntegrityError:
+            continue  # a concurrent failure inserted the row first: bump that one
+    return 0
+
+
+def _count_failure(engine: Engine, k: str, max_failures: int, first_s: int) -> int:
+    row = login_failures.c.key == k
     with engine.begin() as conn:
-        failures = conn.execute(sa.select(login_failures.c.failures).where(
-            login_failures.c.key == k)).scalar_one_or_none()
-        count = (failures or 0) + 1
+        bumped = conn.execute(login_failures.update().where(row)
+                              .values(failures=login_failures.c.failures + 1)).rowcount
+        if not bumped:
+            conn.execute(login_failures.insert().values(key=k, failures=1, locked_until=None))
+        count = conn.execute(sa.select(login_failures.c.failures).where(row)).scalar_one()
         seconds = lockout_s(count, max_failures, first_s)
-        until = utcnow() + dt.timedelta(seconds=seconds) if seconds else None
-        if failures is None:
-            conn.execute(login_failures.insert().values(key=k, failures=count, locked_until=until))
-        else:
-            conn.execute(login_failures.update().where(login_failures.c.key == k)
-                         .values(failures=count, locked_until=until))
+        if seconds:
+            conn.execute(login_failures.update().where(row).values(
+                locked_until=utcnow() + dt.timedelta(seconds=seconds)))
     return seconds
 
 

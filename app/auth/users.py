@@ -10,6 +10,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 
 from app.auth import passwords
 from app.storage import metadata, new_id, utcnow
@@ -36,6 +37,8 @@ users = sa.Table(
     sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
     sa.UniqueConstraint("oidc_issuer", "oidc_subject", name="uq_users_oidc"),
 )
+# Names are unique regardless of case ("Alice" and "alice" are one person).
+sa.Index("uq_users_username_lower", sa.func.lower(users.c.username), unique=True)
 
 
 class UserError(ValueError):
@@ -115,10 +118,13 @@ def create(engine: Engine, username: str, role: str = "analyst", password: str |
               "email": email, "role": role, "source": source, "password_hash": password_hash,
               "oidc_issuer": oidc_issuer, "oidc_subject": oidc_subject, "disabled": False,
               "created_at": utcnow(), "last_login_at": None}
-    with engine.begin() as conn:
-        if conn.execute(sa.select(users.c.id).where(_named(username))).first():
-            raise UsernameTaken(username)
-        conn.execute(users.insert().values(**values))
+    try:
+        with engine.begin() as conn:
+            if conn.execute(sa.select(users.c.id).where(_named(username))).first():
+                raise UsernameTaken(username)
+            conn.execute(users.insert().values(**values))
+    except IntegrityError:  # the same name (any case) added at the same moment
+        raise UsernameTaken(username) from None
     return _user(SimpleNamespace(**values))
 
 

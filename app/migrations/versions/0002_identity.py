@@ -34,6 +34,8 @@ def upgrade() -> None:
         sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
         sa.UniqueConstraint("oidc_issuer", "oidc_subject", name="uq_users_oidc"),
     )
+    op.create_index("uq_users_username_lower", "users", [sa.text("lower(username)")],
+                    unique=True)
     op.create_table(
         "api_tokens",
         sa.Column("id", sa.String(32), primary_key=True),

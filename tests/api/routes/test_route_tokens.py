@@ -65,6 +65,7 @@ def test_a_query_token_cannot_reach_admin_routes_or_manage_tokens(auth_server, a
         assert client.get("/api/conversations").status_code == 200
         for answer in (client.get("/api/admin/users"), client.get("/api/admin/audit"),
                        client.post("/api/tokens", json={"name": "more"}),
+                       client.get("/api/tokens?all=true"),
                        client.delete(f"/api/tokens/{query_token['id']}"),
                        client.patch(f"/api/admin/users/{'0' * 32}", json={"role": "admin"})):
             assert (answer.status_code, answer.json()) == (403, QUERY_SCOPE), answer.request.url
