@@ -210,7 +210,7 @@ def test_non_admin_gets_no_admin_page_and_the_api_refuses(context, server):
     page.wait_for_selector("body[data-ready=true]", state="attached")
     expect(page.locator("#admin-denied")).to_have_text("The admin page needs the admin role.")
     assert page.locator(".audit-table, .users-table").count() == 0
-    for path in ("/api/admin/audit", "/api/admin/users"):
+    for path in ("/api/admin/audit", "/api/admin/users", "/api/tokens?all=true"):
         answer = context.request.get(server.url + path)
         assert answer.status == 403, (path, answer.status)
         assert "admin" in answer.json()["detail"]
