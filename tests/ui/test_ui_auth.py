@@ -281,7 +281,7 @@ def test_lockout_is_explained_with_the_wait(context, server):
 
 def test_oidc_failure_is_shown_readably(context, server):
     page = context.new_page()
-    page.goto(f"{server.url}/?auth_error=access_denied")
+    page.goto(f"{server.url}/?auth_error=oidc_denied")
     page.wait_for_selector("body[data-view=signin][data-ready=true]", state="attached")
     expect(page.get_by_role("alert")).to_have_text("The identity provider refused the sign-in.")
     assert "auth_error" not in page.url

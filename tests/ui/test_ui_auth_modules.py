@@ -113,11 +113,14 @@ def test_auth_error_codes_are_explained_and_shown_only_as_text(modules_page):
             document.body.replaceChildren(el);
             return el.querySelector('.form-error').textContent;
         };
-        const known = show('state');
+        const known = show('oidc_state');
         const hostile = show('<img src=x onerror="window.__pwned=1">');
-        return {known, hostile, imgs: document.querySelectorAll('img:not([src="favicon.svg"])').length,
+        const inherited = show('constructor');
+        return {known, hostile, inherited, imgs: document.querySelectorAll('img:not([src="favicon.svg"])').length,
                 pwned: window.__pwned ?? null};
     """)
     assert result["known"] == "The sign-in took too long or was started in another tab. Try again."
     assert '<img src=x onerror="window.__pwned=1">' in result["hostile"]
+    assert result["inherited"] == (
+        "Signing in with the identity provider failed (constructor). Try again.")
     assert result["imgs"] == 0 and result["pwned"] is None

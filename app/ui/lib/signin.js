@@ -5,23 +5,25 @@ import { ApiError, api } from "./api.js";
 import { h } from "./dom.js";
 import { errorLine, field, submitting } from "./forms.js";
 
-// `?auth_error=<code>` after a failed OIDC sign-in (the server never sends details).
+// `?auth_error=<code>` after a failed OIDC sign-in (app/auth/oidc.py's codes; the
+// reason itself stays in the server log).
 const AUTH_ERRORS = {
-  access_denied: "The identity provider refused the sign-in.",
-  not_allowed: "Your account is not in a group that may use Corral. Ask an administrator.",
-  forbidden: "Your account is not in a group that may use Corral. Ask an administrator.",
-  disabled: "Your account is disabled. Ask an administrator.",
-  state: "The sign-in took too long or was started in another tab. Try again.",
-  expired: "The sign-in took too long. Try again.",
-  invalid_token: "The identity provider's answer could not be verified. Try again.",
-  provider: "The identity provider could not be reached. Try again later.",
+  oidc_denied: "The identity provider refused the sign-in.",
+  oidc_state: "The sign-in took too long or was started in another tab. Try again.",
+  oidc_token: "The identity provider did not accept the sign-in. Try again.",
+  oidc_id_token: "The identity provider's answer could not be verified. Ask your administrator.",
+  oidc_unavailable: "The identity provider could not be reached. Try again later.",
+  oidc_refresh: "Your session with the identity provider ended. Sign in again.",
+  oidc_forbidden: "Your account is not in a group that may use Corral. Ask your administrator.",
+  oidc_disabled: "Your account is disabled here. Ask your administrator.",
+  oidc_account: "No Corral account could be made for this identity. Ask your administrator.",
 };
 
 /** A readable sentence for an auth_error code; the code itself is shown only as text. */
 export function authErrorMessage(code) {
   const clean = String(code || "").slice(0, 64);
-  return AUTH_ERRORS[clean] ||
-    `Signing in with the identity provider failed (${clean || "unknown error"}). Try again.`;
+  if (Object.hasOwn(AUTH_ERRORS, clean)) return AUTH_ERRORS[clean]; // not "constructor"
+  return `Signing in with the identity provider failed (${clean || "unknown error"}). Try again.`;
 }
 
 function card(title, intro, ...body) {
