@@ -15,10 +15,15 @@ import { announce, h, replaceChildren } from "./lib/dom.js";
 import { markPage, renderAccount, signOut } from "./lib/account.js";
 import { renderAdmin, renderMyTokens } from "./lib/pages.js";
 import { renderSetup, renderSignIn } from "./lib/signin.js";
+import {
+  adoptOwner,
+  forgetAll,
+  saveDraft,
+  storeConversationId,
+  storedConversationId,
+  takeDraft,
+} from "./lib/memory.js";
 
-const STORAGE_KEY = "corral.conversationId";
-const OWNER_KEY = "corral.userId"; // whose conversation STORAGE_KEY is
-const DRAFT_KEY = "corral.draft"; // a question typed before sign-in was asked for
 const MAX_RETRY_WAIT_S = 60;
 
 const $ = (id) => document.getElementById(id);
@@ -60,69 +65,10 @@ const answerContext = {
   },
 };
 
-// --- conversation id in localStorage (so history survives a reload) ---------
-
-function storedConversationId() {
-  try {
-    return window.localStorage.getItem(STORAGE_KEY);
-  } catch {
-    return null; // storage disabled: history still works within the page
-  }
-}
-
 function rememberConversation(id) {
   state.conversationId = id;
-  try {
-    if (id) window.localStorage.setItem(STORAGE_KEY, id);
-    else window.localStorage.removeItem(STORAGE_KEY);
-    if (state.me && state.me.id) window.localStorage.setItem(OWNER_KEY, state.me.id);
-  } catch {
-    /* storage disabled */
-  }
+  storeConversationId(id, state.me && state.me.id);
   markCurrentConversation();
-}
-
-/** Another person signed in on this browser: their last conversation is not ours. */
-function forgetOtherUsersConversation(me) {
-  try {
-    if (window.localStorage.getItem(OWNER_KEY) !== me.id) {
-      window.localStorage.removeItem(STORAGE_KEY);
-      window.localStorage.setItem(OWNER_KEY, me.id);
-    }
-  } catch {
-    /* storage disabled */
-  }
-}
-
-function forgetConversation() {
-  try {
-    window.localStorage.removeItem(STORAGE_KEY);
-    window.localStorage.removeItem(OWNER_KEY);
-    window.sessionStorage.removeItem(DRAFT_KEY);
-  } catch {
-    /* storage disabled */
-  }
-}
-
-// --- the typed question survives a trip through the sign-in page -----------------
-
-function saveDraft(text) {
-  if (!text || !text.trim()) return;
-  try {
-    window.sessionStorage.setItem(DRAFT_KEY, text);
-  } catch {
-    /* storage disabled: the question is lost with the page */
-  }
-}
-
-function takeDraft() {
-  try {
-    const text = window.sessionStorage.getItem(DRAFT_KEY);
-    window.sessionStorage.removeItem(DRAFT_KEY);
-    return text;
-  } catch {
-    return null;
-  }
 }
 
 // --- page chrome ----------------------------------------------------------------
@@ -539,7 +485,7 @@ async function showApp() {
 }
 
 function leave() {
-  forgetConversation();
+  forgetAll();
   signOut((err) => showBanner(`Sign-out failed: ${err.message}`));
 }
 
@@ -558,7 +504,7 @@ async function start() {
   state.me = me;
   if (me) {
     api.session.csrfToken = me.csrf_token || null;
-    if (me.id) forgetOtherUsersConversation(me); // null id: AUTH_MODE=none, nobody to tell apart
+    if (me.id) adoptOwner(me.id); // null id: AUTH_MODE=none, nobody to tell apart
     renderAccount(ui.account, me, leave);
   }
   ui.app.hidden = false;
