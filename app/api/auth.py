@@ -82,7 +82,10 @@ def _setup(body: SetupRequest, request: Request, response: Response, settings: S
         raise HTTPException(403, SETUP_REFUSED)
     if not bootstrap.redeem(engine, body.code):
         raise HTTPException(403, SETUP_REFUSED)
-    user = users.create(engine, body.username, role="admin", password=body.password)
+    try:
+        user = users.create(engine, body.username, role="admin", password=body.password)
+    except users.UsernameTaken:  # taken between the check and now
+        raise HTTPException(403, SETUP_REFUSED) from None
     users.touch_login(engine, user.id)
     return start_session(request, response, settings, storage, user)
 
