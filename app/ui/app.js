@@ -1,4 +1,5 @@
-// Corral's chat: wires the page to the agent server API (docs/api.md).
+// Corral's chat: wires the page to the agent server API (docs/api.md): sign-in first
+// (lib/signin.js), then the chat, "My tokens" and the admin page (#tokens, #admin).
 // Plain ES modules, no build step; server text only reaches the DOM as text.
 
 import { ApiError, api } from "./lib/api.js";
@@ -11,8 +12,18 @@ import {
 import { renderDatasets, renderSuggestions } from "./lib/catalog.js";
 import { renderIsolationNotice } from "./lib/readiness.js";
 import { announce, h, replaceChildren } from "./lib/dom.js";
+import { markPage, renderAccount, signOut } from "./lib/account.js";
+import { renderAdmin, renderMyTokens } from "./lib/pages.js";
+import { renderSetup, renderSignIn } from "./lib/signin.js";
+import {
+  adoptOwner,
+  forgetAll,
+  saveDraft,
+  storeConversationId,
+  storedConversationId,
+  takeDraft,
+} from "./lib/memory.js";
 
-const STORAGE_KEY = "corral.conversationId";
 const MAX_RETRY_WAIT_S = 60;
 
 const $ = (id) => document.getElementById(id);
@@ -31,9 +42,16 @@ const ui = {
   suggestions: $("suggestions"),
   datasets: $("datasets"),
   banner: $("banner"),
+  signin: $("signin-view"),
+  app: $("app-view"),
+  account: $("account-menu"),
+  page: $("page-view"),
 };
 
 const state = {
+  config: null, // GET /api/auth/config
+  me: null, // GET /api/auth/me; null without sign-in (AUTH_MODE=none)
+  view: "loading",
   conversationId: null,
   conversations: [],
   datasetNames: [],
@@ -47,24 +65,9 @@ const answerContext = {
   },
 };
 
-// --- conversation id in localStorage (so history survives a reload) ---------
-
-function storedConversationId() {
-  try {
-    return window.localStorage.getItem(STORAGE_KEY);
-  } catch {
-    return null; // storage disabled: history still works within the page
-  }
-}
-
 function rememberConversation(id) {
   state.conversationId = id;
-  try {
-    if (id) window.localStorage.setItem(STORAGE_KEY, id);
-    else window.localStorage.removeItem(STORAGE_KEY);
-  } catch {
-    /* storage disabled */
-  }
+  storeConversationId(id, state.me && state.me.id);
   markCurrentConversation();
 }
 
@@ -100,6 +103,8 @@ function setBusy(busy) {
 }
 
 function setTitle(text) {
+  state.chatTitle = text;
+  if (state.view !== "chat") return; // the page's own heading stays until the chat is back
   ui.title.textContent = text || "New conversation";
   document.title = text ? `${text} — Corral` : "Corral — ask your data";
 }
@@ -218,6 +223,7 @@ async function deleteConversation(id, title) {
 // --- conversations -------------------------------------------------------------
 
 function newChat() {
+  showChat();
   rememberConversation(null);
   replaceChildren(ui.messages);
   setTitle("");
@@ -226,6 +232,7 @@ function newChat() {
 }
 
 async function openConversation(id, { quiet = false } = {}) {
+  if (!quiet) showChat();
   let conversation;
   try {
     conversation = await api.conversation(id);
@@ -280,16 +287,20 @@ async function chatOnce(body, pending) {
   } catch (err) {
     if (!(err instanceof ApiError) || err.status !== 429) throw err;
     const seconds = Math.min(Math.max(err.retryAfter ?? 3, 1), MAX_RETRY_WAIT_S);
-    announce(`All sandboxes are busy. Retrying in ${seconds} seconds.`);
-    await wait(seconds, (left) =>
-      pending.setStatus(`All sandboxes are busy — retrying in ${left} s…`, true),
-    );
+    // A per-user limit (USER_RUNS_PER_MINUTE, USER_MAX_SANDBOXES) is the person's own,
+    // said in the server's words; otherwise every sandbox of the server is busy.
+    const own = /USER_(RUNS_PER_MINUTE|MAX_SANDBOXES)/.test(err.message);
+    const reason = own
+      ? err.message.replace(/;\s*(retry in \d+ s|wait for one to finish)\.?$/i, "")
+      : "All sandboxes are busy";
+    announce(`${reason}. Retrying in ${seconds} seconds.`);
+    await wait(seconds, (left) => pending.setStatus(`${reason} — retrying in ${left} s…`, true));
     pending.setStatus("Retrying in a fresh sandbox…");
     try {
       return await api.chat(body);
     } catch (again) {
       if (again instanceof ApiError && again.status === 429) {
-        again.title = "All sandboxes are still busy";
+        again.title = own ? "Still over your limit" : "All sandboxes are still busy";
       }
       throw again;
     }
@@ -321,6 +332,7 @@ async function ask(question, dataset) {
     rememberConversation(answer.conversation_id);
     loadHistory(); // not awaited: the ask box is usable again at once
   } catch (err) {
+    if (err instanceof ApiError && err.status === 401) saveDraft(question); // see onUnauthorized
     const failure = renderRequestFailure(err, () => {
       turn.remove();
       updateWelcome();
@@ -364,7 +376,102 @@ async function showIsolation() {
   }
 }
 
-async function start() {
+// --- pages: chat, My tokens, admin (the URL's #fragment) ----------------------------
+
+function pageOfHash() {
+  const hash = window.location.hash.replace(/^#/, "");
+  return hash === "admin" || hash === "tokens" ? hash : "chat";
+}
+
+function route() {
+  if (state.view === "signin" || state.view === "setup") return;
+  const page = pageOfHash();
+  state.view = page;
+  document.body.dataset.view = page;
+  const chat = page === "chat";
+  ui.thread.hidden = !chat;
+  ui.form.hidden = !chat;
+  ui.page.hidden = chat;
+  if (chat) {
+    replaceChildren(ui.page);
+    setTitle(state.chatTitle);
+  } else {
+    hideBanner();
+    ui.title.textContent = page === "admin" ? "Admin" : "My tokens";
+    document.title = `${ui.title.textContent} — Corral`;
+    replaceChildren(ui.page, page === "admin" ? renderAdmin(state.me) : renderMyTokens(state.me));
+  }
+  if (state.me) markPage(ui.account, page);
+}
+
+function showChat() {
+  if (state.view === "chat") return;
+  window.history.pushState(null, "", window.location.pathname);
+  route();
+}
+
+// --- sign-in ---------------------------------------------------------------------------
+
+function showAuthPage(view, content) {
+  state.view = view;
+  document.body.dataset.view = view;
+  ui.app.hidden = true;
+  replaceChildren(ui.signin, content);
+  ui.signin.hidden = false;
+  const first = ui.signin.querySelector("input, a.btn");
+  if (first) first.focus();
+  document.title = "Sign in — Corral";
+  document.body.dataset.ready = "true";
+}
+
+// A fresh page after sign-in: nothing of the previous person's stays in memory.
+const reloadSignedIn = () => window.location.reload();
+
+function showSignIn({ authError = null, notice = null } = {}) {
+  const config = state.config || { modes: ["local"], oidc_login_url: null };
+  showAuthPage("signin", renderSignIn(config, { authError, notice, onSignedIn: reloadSignedIn }));
+}
+
+/** Any 401 (an ended session, a disabled account): keep the typed question, ask to sign in. */
+function onUnauthorized() {
+  saveDraft(ui.input.value);
+  if (state.view === "signin" || state.view === "setup") return;
+  showSignIn({ notice: "Your session has ended. Sign in again; what you typed is kept." });
+}
+
+/** ?auth_error=<code> after a failed OIDC sign-in; removed from the address bar. */
+function takeAuthError() {
+  const params = new URLSearchParams(window.location.search);
+  const code = params.get("auth_error");
+  if (code !== null) {
+    params.delete("auth_error");
+    const rest = params.toString();
+    window.history.replaceState(null, "", window.location.pathname +
+      (rest ? `?${rest}` : "") + window.location.hash);
+  }
+  return code;
+}
+
+/** Who is signed in: Me, null when the server needs nobody, or "signin"/"setup". */
+async function identify() {
+  try {
+    state.config = await api.authConfig();
+  } catch (err) {
+    // An unreachable server: the chat page says so (banner); 404: no sign-in there.
+    return null;
+  }
+  if ((state.config.modes || []).includes("none")) return api.me().catch(() => null);
+  try {
+    return await api.me(); // signed in (e.g. an API token) even before an admin exists
+  } catch (err) {
+    if (!(err instanceof ApiError) || err.status !== 401) return null;
+    return state.config.setup_required ? "setup" : "signin";
+  }
+}
+
+// --- start -------------------------------------------------------------------------------
+
+async function showApp() {
   const saved = storedConversationId();
   await Promise.all([
     showIsolation(),
@@ -373,7 +480,41 @@ async function start() {
     saved ? openConversation(saved, { quiet: true }) : Promise.resolve(),
   ]);
   updateWelcome();
-  document.body.dataset.ready = "true"; // tests wait for this
+  const draft = takeDraft();
+  if (draft && !ui.input.value) ui.input.value = draft;
+}
+
+function leave() {
+  forgetAll();
+  signOut((err) => showBanner(`Sign-out failed: ${err.message}`));
+}
+
+async function start() {
+  api.session.onUnauthorized = onUnauthorized;
+  const authError = takeAuthError();
+  const me = await identify();
+  if (me === "setup") {
+    showAuthPage("setup", renderSetup({ onSignedIn: reloadSignedIn }));
+    return;
+  }
+  if (me === "signin" || authError) {
+    showSignIn({ authError });
+    return;
+  }
+  state.me = me;
+  if (me) {
+    api.session.csrfToken = me.csrf_token || null;
+    if (me.id) adoptOwner(me.id); // null id: AUTH_MODE=none, nobody to tell apart
+    renderAccount(ui.account, me, leave);
+  }
+  ui.app.hidden = false;
+  state.view = "loading";
+  route();
+  window.addEventListener("hashchange", route);
+  await showApp();
+  if (state.view === "chat" || state.view === "admin" || state.view === "tokens") {
+    document.body.dataset.ready = "true"; // tests wait for this
+  }
 }
 
 start();

@@ -5,14 +5,17 @@ kernel picks."""
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Self
 
@@ -21,6 +24,7 @@ import pytest
 from auth_helpers import auth_headers, issue_token
 
 ROOT = Path(__file__).resolve().parents[2]
+UI_DIR = ROOT / "app" / "ui"
 CHROMIUM = Path("/usr/bin/chromium")
 # Flags Debian's chromium needs as root in a container, plus quiet start-up.
 CHROMIUM_ARGS = [
@@ -61,13 +65,13 @@ def context(browser) -> Iterator[object]:
 class AgentServer:
     """`uvicorn app.main:app` in a child process, configured only by environment."""
 
-    def __init__(self, workdir: Path, **env: str) -> None:
+    def __init__(self, workdir: Path, admin_token: bool = True, **env: str) -> None:
         self.workdir = workdir
         self.log_path = workdir / "agent-server.log"
         self.env = {
             **os.environ,
             "EXECUTION_MODE": "bwrap",
-            "UI_DIR": str(ROOT / "app" / "ui"),
+            "UI_DIR": str(UI_DIR),
             "DATASETS_PATH": str(ROOT / "datasets"),
             "DATABASE_URL": f"sqlite:///{workdir}/corral.db",
             "LOG_LEVEL": "WARNING",
@@ -75,10 +79,11 @@ class AgentServer:
         }
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
-        # An admin's API token in the server's database: the browser sends it on every
-        # request (the UI's own sign-in page is tested with real sign-ins).
-        self.token = issue_token(self.env["DATABASE_URL"])
-        self.headers = auth_headers(self.token)
+        # An admin's API token in the server's database, for requests made outside the
+        # browser. admin_token=False leaves the database without any admin (the
+        # first-admin setup page).
+        self.token = issue_token(self.env["DATABASE_URL"]) if admin_token else ""
+        self.headers = auth_headers(self.token) if admin_token else {}
 
     def __enter__(self) -> Self:
         log = self.log_path.open("wb")
@@ -102,6 +107,19 @@ class AgentServer:
         assert ready.status_code == 200, f"agent server not ready: {ready.text}"
         return self
 
+    def corral(self, *args: str, stdin: str | None = None) -> str:
+        """`corral ARGS` (app/cli.py) on this server's database; its stdout."""
+        done = subprocess.run(
+            [sys.executable, "-m", "app.cli", *args], cwd=ROOT, env=self.env, input=stdin,
+            capture_output=True, text=True, timeout=120, check=False,
+        )
+        assert done.returncode == 0, f"corral {' '.join(args)}: {done.stderr}"
+        return done.stdout
+
+    def add_user(self, username: str, password: str, role: str = "analyst") -> None:
+        self.corral("users", "add", username, "--role", role, "--password-stdin",
+                    stdin=password + "\n")
+
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-4000:]
 
@@ -121,3 +139,35 @@ def agent_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentServ
         pytest.skip("bubblewrap is not installed: apt-get install -y bubblewrap")
     with AgentServer(tmp_path_factory.mktemp("ui-agent")) as server:
         yield server
+
+
+class _QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def static_url() -> Iterator[str]:
+    """app/ui as plain static files (no agent server), for the module tests."""
+    handler = functools.partial(_QuietHandler, directory=str(UI_DIR))
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture()
+def modules_page(context, static_url):
+    """An empty page of the UI's origin: the modules load, app.js does not run.
+    Script errors fail the test."""
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    blank = f"{static_url}/__modules_test__.html"
+    page.route(blank, lambda route: route.fulfill(
+        content_type="text/html", body="<!doctype html><title>modules</title><body></body>"))
+    page.goto(blank)
+    yield page
+    assert errors == []

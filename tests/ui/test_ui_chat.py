@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import json
 
-import httpx
 import pytest
 from playwright.sync_api import expect
 from ui_helpers import (
@@ -16,6 +15,7 @@ from ui_helpers import (
     open_app,
     read_csv,
     screenshot,
+    sign_in_context,
     tab_to,
     table_of,
     wait_for_answers,
@@ -23,15 +23,24 @@ from ui_helpers import (
 
 pytestmark = [pytest.mark.browser, pytest.mark.bwrap]
 
+USER, PASSWORD = "ui-tester", "ui-tester-Corral-pass"
 
-@pytest.fixture(autouse=True)
-def signed_in(context, agent_server):
-    """Every request of the page carries the test admin's API token."""
-    context.set_extra_http_headers(agent_server.headers)
+
+@pytest.fixture(scope="module")
+def server_with_user(agent_server):
+    agent_server.add_user(USER, PASSWORD)
+    return agent_server
+
+
+@pytest.fixture()
+def context(context, server_with_user):
+    """Every page of this module is signed in (tests/ui/test_ui_auth.py signs in by hand)."""
+    sign_in_context(context, server_with_user.url, USER, PASSWORD)
+    return context
 
 
 def test_empty_screen_lists_the_canonical_prompts_and_datasets(context, agent_server):
-    suggestions = httpx.get(f"{agent_server.url}/api/suggestions", headers=agent_server.headers).json()
+    suggestions = context.request.get(f"{agent_server.url}/api/suggestions").json()
     page = open_app(context, agent_server.url)
 
     buttons = page.locator("#suggestions button.suggestion")
@@ -126,8 +135,7 @@ def test_penguins_prompt_table_sort_sql_csv_reload_and_keyboard(context, agent_s
     _, rows = table_of(answers(page).first)
     assert sorted(r[0] for r in rows) == ["Adelie", "Chinstrap", "Gentoo"]
     conversation_id = page.evaluate("localStorage.getItem('corral.conversationId')")
-    stored = httpx.get(f"{agent_server.url}/api/conversations/{conversation_id}",
-                       headers=agent_server.headers).json()
+    stored = page.request.get(f"{agent_server.url}/api/conversations/{conversation_id}").json()
     assert stored["messages"][0]["question"] == question
     current = page.locator("#conversation-list [aria-current=true]")
     assert current.count() == 1

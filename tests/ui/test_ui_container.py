@@ -17,9 +17,20 @@ import httpx
 import pytest
 from auth_helpers import auth_headers, container_token
 from playwright.sync_api import expect
-from ui_helpers import answers, number, open_app, read_csv, screenshot, table_of, wait_for_answers
+from ui_helpers import (
+    answers,
+    number,
+    open_app,
+    read_csv,
+    screenshot,
+    sign_in,
+    table_of,
+    wait_for_answers,
+)
 
 pytestmark = pytest.mark.docker
+
+USER, PASSWORD = "ui-tester", "ui-tester-Corral-pass"
 
 UI_IMAGE = os.environ.get("UI_IMAGE", "corral/ui:latest")
 AGENT_IMAGE = os.environ.get("AGENT_IMAGE", "corral/agent-server:latest")
@@ -128,6 +139,11 @@ def stack() -> Iterator[Stack]:
                 raise RuntimeError(f"the stack did not come up:\n{s.logs()}")
             time.sleep(0.5)
         s.headers = auth_headers(container_token(agent))
+        # A person's local account, made the way an operator does (`corral users add`).
+        subprocess.run(
+            ["docker", "exec", "-i", agent, "python3", "-m", "app.cli", "users", "add", USER,
+             "--password-stdin"],
+            input=PASSWORD + "\n", check=True, capture_output=True, text=True, timeout=120)
         yield s
     finally:
         for name in s.containers:
@@ -151,8 +167,13 @@ def test_ui_container_is_hardened_and_sends_security_headers(stack):
     script = httpx.get(stack.url + "/app.js", headers={"Accept-Encoding": "gzip"})
     assert script.headers["content-type"].startswith(("application/javascript", "text/javascript"))
     assert script.headers.get("content-encoding") == "gzip"
-    # /api/ reaches the agent server unchanged, with the same headers on top.
-    api = httpx.get(stack.url + "/api/suggestions", headers=stack.headers)
+    # /api/ reaches the agent server unchanged, with the same headers on top; the
+    # session cookie comes back through the proxy.
+    with httpx.Client(base_url=stack.url) as client:
+        assert client.get("/api/suggestions").status_code == 401
+        signed = client.post("/api/auth/login", json={"username": USER, "password": PASSWORD})
+        assert signed.status_code == 200, signed.text
+        api = client.get("/api/suggestions")
     assert api.status_code == 200 and len(api.json()) == 3
     assert "content-security-policy" in api.headers
     too_big = httpx.post(stack.url + "/api/chat", content=b"x" * 400_000,
@@ -162,11 +183,13 @@ def test_ui_container_is_hardened_and_sends_security_headers(stack):
 
 @pytest.mark.browser
 def test_chat_through_the_ui_container(context, stack):
-    context.set_extra_http_headers(stack.headers)
+    """Sign-in, the CSRF-checked POST and the Origin check all pass through nginx."""
     page = open_app(context, stack.url)
     csp_violations: list[str] = []
     page.on("console", lambda m: csp_violations.append(m.text)
             if "Content Security Policy" in m.text else None)
+    sign_in(page, USER, PASSWORD)
+    expect(page.locator("#account-name")).to_have_text(USER)
     assert page.locator("#suggestions button.suggestion").count() == 3
     page.locator("#suggestions button.suggestion", has_text="penguin").click()
     wait_for_answers(page, 1)

@@ -4,48 +4,15 @@ box for every run status the offline planner cannot provoke (timeout, oom, ...).
 
 from __future__ import annotations
 
-import functools
-import threading
-from collections.abc import Iterator
-from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-
 import pytest
 from ui_helpers import screenshot
 
 pytestmark = pytest.mark.browser
 
-UI_DIR = Path(__file__).resolve().parents[2] / "app" / "ui"
-
-
-class _QuietHandler(SimpleHTTPRequestHandler):
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@pytest.fixture(scope="module")
-def static_url() -> Iterator[str]:
-    handler = functools.partial(_QuietHandler, directory=str(UI_DIR))
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}"
-    server.shutdown()
-    server.server_close()
-
 
 @pytest.fixture()
-def page(context, static_url):
-    page = context.new_page()
-    errors: list[str] = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    # An empty page of the same origin: the modules load, app.js does not run.
-    blank = f"{static_url}/__modules_test__.html"
-    page.route(blank, lambda route: route.fulfill(
-        content_type="text/html", body="<!doctype html><title>modules</title><body></body>"))
-    page.goto(blank)
-    yield page
-    assert errors == []
+def page(modules_page):
+    return modules_page
 
 
 def run(page, body: str):

@@ -71,3 +71,36 @@ def tab_to(page, element_id: str, limit: int = 60) -> int:
         if page.evaluate("document.activeElement && document.activeElement.id") == element_id:
             return presses
     raise AssertionError(f"#{element_id} never got focus with {limit} Tab presses")
+
+
+def sign_in(page, username: str, password: str) -> None:
+    """Sign in through the sign-in form (already on screen), as a person does, and wait
+    for the chat page the browser reloads into."""
+    page.wait_for_selector("body[data-view=signin][data-ready=true]", state="attached")
+    page.locator("#signin-form input[name=username]").fill(username)
+    page.locator("#signin-form input[name=password]").fill(password)
+    with page.expect_navigation():
+        page.locator("#signin-form button[type=submit]").click()
+    page.wait_for_selector("body[data-ready=true]:not([data-view=signin])", state="attached")
+
+
+def sign_in_context(context, url: str, username: str, password: str) -> None:
+    """Give a browser context a session without the form (POST /api/auth/login from
+    the context, so the cookies are the browser's)."""
+    answer = context.request.post(f"{url}/api/auth/login",
+                                  data={"username": username, "password": password})
+    assert answer.status == 200, answer.text()
+
+
+def sign_out(page) -> None:
+    """Press Sign out and wait for the sign-in page."""
+    with page.expect_navigation():
+        page.locator("#sign-out").click()
+    page.wait_for_selector("body[data-view=signin][data-ready=true]", state="attached")
+
+
+def ask_and_wait(page, question: str, count: int) -> None:
+    """Type a question, press Enter, wait for the `count`th answer."""
+    page.locator("#ask-input").fill(question)
+    page.locator("#ask-input").press("Enter")
+    wait_for_answers(page, count)
