@@ -5,11 +5,15 @@
 Runs K8sJobExecutor.run (the chart's runner template, the image already on the node)
 in a namespace of its own, first one at a time, then `--parallel` at once, and
 reports p50/p95 of the whole run and of each stage, in milliseconds since the run
-began, as the executor saw them: created (the API server accepted the Job),
-scheduled (a pod event names its node), started (the container is reported
-running), runner_done (the framed result was read, or the container reported
-ended), result_read (the result is built), deleted (Job and pod deleted). A stage the
-run never saw (a result read before the container was reported running) is left out.
+began. The executor's own stages: created (the API server accepted the Job), pod_seen
+(the first event of its pod), scheduled (a node named), started (the container
+reported running), log_open (the log stream answered), runner_done (the framed result
+read, or the container reported ended), result_read, deleted (Job and pod deleted).
+On the project's test cluster the runtime's own nanosecond timeline is merged in
+(bench/containerd_events.py): sandbox_create/start, container_create/start/exit.
+`breakdown` gives each step's own duration (p50/p95 of the per-run differences), so
+the steps of one run add up to its total. A stage a run never saw (a result read
+before the container was reported running) is left out.
 Target on a 2-core machine: total p50 <= 1000 ms one at a time.
 """
 
@@ -28,14 +32,33 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from app.executors.k8s import K8sJobExecutor
+from app.executors.k8s import K8sJobExecutor, StageReport
 from app.settings import Settings
+from bench.containerd_events import RuntimeEvents
 from bench.stats import summary
 from runner.contract import make_request
 
 REPO = Path(__file__).resolve().parents[1]
 QUERY = "SELECT species, count(*) FROM penguins GROUP BY 1"
-STAGES = ("created", "scheduled", "started", "runner_done", "result_read", "deleted")
+# In the order they happen in a typical run; each step of `breakdown` ends at one of them.
+STAGES = ("created", "pod_seen", "scheduled", "sandbox_create", "sandbox_start",
+          "container_create", "container_start", "container_exit", "started", "log_open",
+          "runner_done", "result_read", "deleted")
+STEPS = {  # step: (from stage, to stage), what is waited on in between
+    "api_create_job": ("", "created"),
+    "job_controller_pod": ("created", "pod_seen"),
+    "schedule": ("pod_seen", "scheduled"),
+    "kubelet_admit": ("scheduled", "sandbox_create"),
+    "sandbox_start": ("sandbox_create", "sandbox_start"),
+    "network_and_create": ("sandbox_start", "container_create"),
+    "container_start": ("container_create", "container_start"),
+    "runner_work": ("container_start", "container_exit"),
+    "running_reported": ("container_start", "started"),
+    "log_open": ("started", "log_open"),
+    "result_from_log": ("log_open", "runner_done"),
+    "build_result": ("runner_done", "result_read"),
+    "delete": ("result_read", "deleted"),
+}
 
 
 def kubectl(kubeconfig: str, *args: str, stdin: str | None = None) -> str:
@@ -61,12 +84,34 @@ def runner_template(tmp: Path) -> Path:
     return path
 
 
-async def timed_runs(executor: K8sJobExecutor, runs: int, parallel: int) -> dict:
+def breakdown(timelines: list[dict[str, float]]) -> dict[str, dict]:
+    """p50/p95 of each step's own duration, over the runs that saw both of its ends."""
+    steps = {}
+    for step, (start, end) in STEPS.items():
+        spans = [t[end] - t.get(start, 0.0) for t in timelines
+                 if end in t and (not start or start in t)]
+        if spans:
+            steps[step] = summary(spans)
+    return steps
+
+
+def cluster_runtime(kubeconfig: str) -> RuntimeEvents | None:
+    """containerd's event stream when the cluster is the project's own (its socket sits
+    beside its kubeconfig), else None: other clusters give the executor's stages only."""
+    socket = Path(kubeconfig).resolve().parent / "run" / "containerd.sock"
+    if not socket.is_socket():
+        return None
+    runtime = RuntimeEvents(str(socket))
+    runtime.start()
+    return runtime
+
+
+async def timed_runs(executor: K8sJobExecutor, runs: int, parallel: int,
+                     runtime: RuntimeEvents | None) -> dict:
     totals: list[float] = []
-    stages: dict[str, list[float]] = {s: [] for s in STAGES}
+    reports: list[StageReport] = []
     failures: list[str] = []
-    executor.stage_observer = lambda marks: [stages[k].append(v * 1000)
-                                            for k, v in marks.items() if k in stages]
+    executor.stage_observer = reports.append
 
     async def one() -> None:
         started = time.perf_counter()
@@ -82,9 +127,18 @@ async def timed_runs(executor: K8sJobExecutor, runs: int, parallel: int) -> dict
         batch = min(parallel, runs - done)
         await asyncio.gather(*(one() for _ in range(batch)))
         done += batch
+    await asyncio.sleep(0.5)  # the runtime's last events of the batch
+    timelines = []
+    for r in reports:
+        marks = {k: v * 1000 for k, v in r.stages.items()}
+        if runtime is not None:
+            marks.update(runtime.timeline(r.wall_started, r.pod, r.container_id))
+        timelines.append(marks)
     return {
         "total": summary(totals) if totals else None,
-        "stages_ms_since_start": {k: summary(v) for k, v in stages.items() if v},
+        "stages_ms_since_start": {k: summary([t[k] for t in timelines if k in t])
+                                  for k in STAGES if any(k in t for t in timelines)},
+        "breakdown": breakdown(timelines),
         "failures": failures,
     }
 
@@ -105,15 +159,22 @@ async def main() -> None:
     settings = Settings(execution_mode="k8s", k8s_namespace=namespace, runner_image=args.image,
                         k8s_runner_template=str(template), max_sandboxes=args.parallel)
     executor = K8sJobExecutor(settings)
+    runtime = cluster_runtime(args.kubeconfig)
     try:
-        await timed_runs(executor, 2, 1)  # warm: client connections, image in page cache
+        await timed_runs(executor, 2, 1, runtime)  # warm: connections, image in page cache
         report = {
             "query": QUERY,
             "image": args.image,
-            "sequential": await timed_runs(executor, args.runs, 1),
-            f"parallel_{args.parallel}": await timed_runs(executor, args.runs, args.parallel),
+            "load_average": os.getloadavg(),
+            "runtime_timeline": runtime is not None,
+            "sequential": await timed_runs(executor, args.runs, 1, runtime),
+            f"parallel_{args.parallel}": await timed_runs(executor, args.runs, args.parallel,
+                                                          runtime),
         }
+        report["load_average_after"] = os.getloadavg()
     finally:
+        if runtime is not None:
+            runtime.stop()
         await executor.close()
         kubectl(args.kubeconfig, "delete", "namespace", namespace, "--wait=false")
     print(json.dumps(report, indent=2))

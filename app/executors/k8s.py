@@ -256,9 +256,8 @@ class K8sJobExecutor(Executor):
         self._namespace: str | None = settings.k8s_namespace or None
         self._lock = threading.Lock()
         self._checked_at: float | None = None  # when check() last passed
-        # Called with each run's stage times (seconds since the run began: created,
-        # scheduled, started, runner_done, result_read, deleted); bench/k8s_job_latency.py.
-        self.stage_observer: Callable[[dict[str, float]], None] | None = None
+        # Called with each run's timeline (StageReport); bench/k8s_job_latency.py.
+        self.stage_observer: Callable[[StageReport], None] | None = None
 
     # --- client ------------------------------------------------------------------
 
@@ -338,7 +337,8 @@ class K8sJobExecutor(Executor):
             self._delete_job(name, run.pod)
             run.mark("deleted")
             if self.stage_observer is not None:
-                self.stage_observer(run.stages)
+                self.stage_observer(StageReport(dict(run.stages), run.wall_started, run.pod,
+                                                run.container_id))
 
     def _create_error(self, exc: ApiException) -> str:
         message = _api_error_message(exc)
@@ -399,6 +399,7 @@ class K8sJobExecutor(Executor):
         """A result once the runner container has ended or cannot start; RESTART after
         its log was followed to the end without a result; None while it may still run."""
         run.pod = pod.metadata.name
+        run.mark("pod_seen")
         if kind == "DELETED":
             return self._vanished(run)
         status = pod.status
@@ -420,6 +421,8 @@ class K8sJobExecutor(Executor):
             return self._finished(run, pod, terminated)
         if status and status.phase == "Failed":  # e.g. the Job's deadline, before any start
             return self._vanished(run)
+        if cs and cs.container_id:
+            run.container_id = cs.container_id.partition("://")[2] or cs.container_id
         if cs and cs.state and cs.state.running and not run.streamed:
             run.mark("started")
             run.container_started()
@@ -440,6 +443,7 @@ class K8sJobExecutor(Executor):
             if exc.status in (400, 404):  # already gone or not yet there: the watch decides
                 return None
             raise
+        run.mark("log_open")
         try:
             for chunk in resp.stream(1 << 16, decode_content=False):
                 run.log.feed(chunk)
@@ -629,6 +633,21 @@ class K8sJobExecutor(Executor):
             await asyncio.to_thread(self._api_client.close)
 
 
+@dataclass(frozen=True)
+class StageReport:
+    """One run's timeline, for benchmarks: `stages` in seconds since the run began
+    (created: the API server accepted the Job; pod_seen: the first event of its pod;
+    scheduled: a node named; started: the container reported running; log_open: the
+    log stream answered; runner_done: the result frame read, or the container's end
+    seen; result_read; deleted), the wall-clock time it began, and its pod and
+    container (to match runtime events against)."""
+
+    stages: dict[str, float]
+    wall_started: float
+    pod: str | None
+    container_id: str | None
+
+
 @dataclass
 class _Run:
     """What one run has learnt so far, and its deadlines (time.monotonic())."""
@@ -640,6 +659,8 @@ class _Run:
     start_deadline: float = math.inf  # the container has not run by then: timeout
     kill_at: float | None = None  # set when the container is seen running
     pod: str | None = None
+    container_id: str | None = None
+    wall_started: float = field(default_factory=time.time)
     pending_note: str = ""
     streamed: bool = False
     log_complete: bool = False
