@@ -13,7 +13,10 @@ On the project's test cluster the runtime's own nanosecond timeline is merged in
 (bench/containerd_events.py): sandbox_create/start, container_create/start/exit.
 `breakdown` gives each step's own duration (p50/p95 of the per-run differences), so
 the steps of one run add up to its total. A stage a run never saw (a result read
-before the container was reported running) is left out.
+before the container was reported running) is left out. The one-at-a-time runs
+alternate with runs of the same pod plus an emptyDir at /tmp
+(`sequential_with_tmp_volume`): what mounting any volume costs, measured in the same
+conditions.
 Target on a 2-core machine: total p50 <= 1000 ms one at a time.
 """
 
@@ -28,10 +31,12 @@ import sys
 import tempfile
 import time
 import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from app.executors import k8s as k8s_executor
 from app.executors.k8s import K8sJobExecutor, StageReport
 from app.settings import Settings
 from bench.containerd_events import RuntimeEvents
@@ -106,40 +111,76 @@ def cluster_runtime(kubeconfig: str) -> RuntimeEvents | None:
     return runtime
 
 
-async def timed_runs(executor: K8sJobExecutor, runs: int, parallel: int,
-                     runtime: RuntimeEvents | None) -> dict:
-    totals: list[float] = []
-    reports: list[StageReport] = []
-    failures: list[str] = []
-    executor.stage_observer = reports.append
+class PodShape:
+    """Which pod the executor builds: its own, or, for the interleaved comparison, the same
+    pod with an emptyDir at /tmp (what a runner pod mounted before it used /dev/shm, and
+    what any pod with a volume pays: the kubelet's volume manager polls every 300 ms)."""
 
-    async def one() -> None:
+    tmp_volume = False
+
+
+def _build_job(*args, **kwargs) -> dict:
+    body = _executor_build_job(*args, **kwargs)
+    if PodShape.tmp_volume:
+        pod = body["spec"]["template"]["spec"]
+        pod.setdefault("volumes", []).append({"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}})
+        pod["containers"][0].setdefault("volumeMounts", []).append(
+            {"name": "tmp", "mountPath": "/tmp"})
+    return body
+
+
+_executor_build_job = k8s_executor.build_job
+k8s_executor.build_job = _build_job
+
+
+@dataclass
+class Runs:
+    totals: list[float] = field(default_factory=list)
+    reports: list[StageReport] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+
+
+async def timed_runs(executor: K8sJobExecutor, runs: int, parallel: int,
+                     runtime: RuntimeEvents | None, shapes: tuple[bool, ...] = (False,)
+                     ) -> list[dict]:
+    """`runs` runs, `parallel` at a time, of each pod shape (tmp_volume) in turn."""
+    collected = [Runs() for _ in shapes]
+
+    async def one(into: Runs) -> None:
         started = time.perf_counter()
         result = await executor.run(make_request(f"bench-{uuid.uuid4().hex[:12]}", "sql",
                                                  QUERY, 200, 5000))
         if result["status"] != "ok":
-            failures.append(f"{result['status']}: {result['error']['message'][:200]}")
+            into.failures.append(f"{result['status']}: {result['error']['message'][:200]}")
             return
-        totals.append((time.perf_counter() - started) * 1000)
+        into.totals.append((time.perf_counter() - started) * 1000)
 
     done = 0
     while done < runs:
         batch = min(parallel, runs - done)
-        await asyncio.gather(*(one() for _ in range(batch)))
+        for shape, into in zip(shapes, collected, strict=True):
+            PodShape.tmp_volume = shape
+            executor.stage_observer = into.reports.append
+            await asyncio.gather(*(one(into) for _ in range(batch)))
         done += batch
+    PodShape.tmp_volume = False
     await asyncio.sleep(0.5)  # the runtime's last events of the batch
+    return [summarise(c, runtime) for c in collected]
+
+
+def summarise(runs: Runs, runtime: RuntimeEvents | None) -> dict:
     timelines = []
-    for r in reports:
+    for r in runs.reports:
         marks = {k: v * 1000 for k, v in r.stages.items()}
         if runtime is not None:
             marks.update(runtime.timeline(r.wall_started, r.pod, r.container_id))
         timelines.append(marks)
     return {
-        "total": summary(totals) if totals else None,
+        "total": summary(runs.totals) if runs.totals else None,
         "stages_ms_since_start": {k: summary([t[k] for t in timelines if k in t])
                                   for k in STAGES if any(k in t for t in timelines)},
         "breakdown": breakdown(timelines),
-        "failures": failures,
+        "failures": runs.failures,
     }
 
 
@@ -162,15 +203,13 @@ async def main() -> None:
     runtime = cluster_runtime(args.kubeconfig)
     try:
         await timed_runs(executor, 2, 1, runtime)  # warm: connections, image in page cache
-        report = {
-            "query": QUERY,
-            "image": args.image,
-            "load_average": os.getloadavg(),
-            "runtime_timeline": runtime is not None,
-            "sequential": await timed_runs(executor, args.runs, 1, runtime),
-            f"parallel_{args.parallel}": await timed_runs(executor, args.runs, args.parallel,
-                                                          runtime),
-        }
+        report = {"query": QUERY, "image": args.image, "load_average": os.getloadavg(),
+                  "runtime_timeline": runtime is not None}
+        # One at a time, interleaved run by run with the same pod plus a /tmp emptyDir.
+        report["sequential"], report["sequential_with_tmp_volume"] = await timed_runs(
+            executor, args.runs, 1, runtime, shapes=(False, True))
+        (report[f"parallel_{args.parallel}"],) = await timed_runs(
+            executor, args.runs, args.parallel, runtime)
         report["load_average_after"] = os.getloadavg()
     finally:
         if runtime is not None:
