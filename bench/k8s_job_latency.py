@@ -8,7 +8,8 @@ reports p50/p95 of the whole run and of each stage, in milliseconds since the ru
 began. The executor's own stages: created (the API server accepted the Job), pod_seen
 (the first event of its pod), scheduled (a node named), started (the container
 reported running), log_open (the log stream answered), runner_done (the framed result
-read, or the container reported ended), result_read, deleted (Job and pod deleted).
+read, or the container reported ended), result_read, deleted (Job and pod deleted,
+in the background after the answer: `total` ends when run() returns).
 On the project's test cluster the runtime's own nanosecond timeline is merged in
 (bench/containerd_events.py): sandbox_create/start, container_create/start/exit.
 `breakdown` gives each step's own duration (p50/p95 of the per-run differences), so

@@ -266,6 +266,9 @@ class K8sJobExecutor(Executor):
         self._namespace: str | None = settings.k8s_namespace or None
         self._lock = threading.Lock()
         self._checked_at: float | None = None  # when check() last passed
+        # Runs whose Job and pod are still being deleted (after their result was returned).
+        self._deleting = 0
+        self._deleted = threading.Condition()
         # Called with each run's timeline (StageReport); bench/k8s_job_latency.py.
         self.stage_observer: Callable[[StageReport], None] | None = None
 
@@ -344,11 +347,32 @@ class K8sJobExecutor(Executor):
             except HTTPError as exc:
                 return run.failed("crashed", f"lost the Kubernetes API while waiting: {exc}")
         finally:
-            self._delete_job(name, run.pod)
-            run.mark("deleted")
-            if self.stage_observer is not None:
-                self.stage_observer(StageReport(dict(run.stages), run.wall_started, run.pod,
-                                                run.container_id))
+            self._delete_later(run)
+
+    def _delete_later(self, run: _Run) -> None:
+        """Delete the run's Job and pod in the background: the answer does not wait for two
+        more API round trips (the bench's `delete` step). close() and wait_deleted() wait."""
+        with self._deleted:
+            self._deleting += 1
+
+        def delete() -> None:
+            try:
+                self._delete_job(run.name, run.pod)
+                run.mark("deleted")
+                if self.stage_observer is not None:
+                    self.stage_observer(StageReport(dict(run.stages), run.wall_started,
+                                                    run.pod, run.container_id))
+            finally:
+                with self._deleted:
+                    self._deleting -= 1
+                    self._deleted.notify_all()
+
+        threading.Thread(target=delete, name=f"delete-{run.name}", daemon=True).start()
+
+    def wait_deleted(self, timeout: float = 30.0) -> bool:
+        """Block until every finished run's Job and pod have been deleted; False on timeout."""
+        with self._deleted:
+            return self._deleted.wait_for(lambda: self._deleting == 0, timeout)
 
     def _create_error(self, exc: ApiException) -> str:
         message = _api_error_message(exc)
@@ -639,6 +663,7 @@ class K8sJobExecutor(Executor):
         return removed
 
     async def close(self) -> None:
+        await asyncio.to_thread(self.wait_deleted)
         if self._api_client is not None:
             await asyncio.to_thread(self._api_client.close)
 

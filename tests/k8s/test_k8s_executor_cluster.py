@@ -70,6 +70,8 @@ def executor(agent_ns, k8s_cluster, monkeypatch):
     monkeypatch.setenv("KUBECONFIG", str(agent_ns.kubeconfig))
     ex = agent_ns.executor()
     yield ex
+    # Deletes run after the answer (K8sJobExecutor._delete_later); then nothing is left.
+    assert ex.wait_deleted(), "the executor's deletes did not finish"
     if ex._api_client is not None:
         ex._api_client.close()
     left = sandbox_objects(k8s_cluster, agent_ns.name)
@@ -270,6 +272,7 @@ async def test_missing_image_is_unavailable_and_names_it(agent_ns, k8s_cluster, 
     result = await run(ex, "SELECT 1", "sql")
     assert result["status"] == "unavailable", result
     assert "corral/runner:no-such-tag cannot be pulled" in result["error"]["message"]
+    assert ex.wait_deleted()
     assert sandbox_objects(k8s_cluster, agent_ns.name) == []
 
 
@@ -283,6 +286,7 @@ async def test_unschedulable_pod_times_out_saying_why(agent_ns, k8s_cluster, mon
     result = await run(ex, "SELECT 1", "sql", timeout_ms=1000)
     assert result["status"] == "timeout", result
     assert "pod not scheduled" in result["error"]["message"]
+    assert ex.wait_deleted()
     assert sandbox_objects(k8s_cluster, agent_ns.name) == []
 
 
