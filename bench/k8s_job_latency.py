@@ -17,7 +17,8 @@ the steps of one run add up to its total. A stage a run never saw (a result read
 before the container was reported running) is left out. The one-at-a-time runs
 alternate with runs of the same pod plus an emptyDir at /tmp
 (`sequential_with_tmp_volume`): what mounting any volume costs, measured in the same
-conditions.
+conditions. `--against REV` adds runs of that revision's executor to the same
+interleaving (`sequential_at_REV`, totals only): a before/after under the same load.
 Target on a 2-core machine: total p50 <= 1000 ms one at a time.
 """
 
@@ -31,6 +32,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,6 +103,17 @@ def breakdown(timelines: list[dict[str, float]]) -> dict[str, dict]:
     return steps
 
 
+def executor_at(rev: str, settings: Settings) -> K8sJobExecutor:
+    """The K8sJobExecutor of another git revision (its app/executors/k8s.py over this
+    tree's other modules), for a before/after measured in the same conditions."""
+    source = subprocess.run(["git", "-C", str(REPO), "show", f"{rev}:app/executors/k8s.py"],
+                            text=True, capture_output=True, check=True).stdout
+    module = types.ModuleType(f"k8s_executor_at_{rev}")
+    sys.modules[module.__name__] = module  # dataclasses look their module up
+    exec(compile(source, f"{rev}:app/executors/k8s.py", "exec"), module.__dict__)  # noqa: S102
+    return module.K8sJobExecutor(settings)
+
+
 def cluster_runtime(kubeconfig: str) -> RuntimeEvents | None:
     """containerd's event stream when the cluster is the project's own (its socket sits
     beside its kubeconfig), else None: other clusters give the executor's stages only."""
@@ -142,12 +155,14 @@ class Runs:
 
 
 async def timed_runs(executor: K8sJobExecutor, runs: int, parallel: int,
-                     runtime: RuntimeEvents | None, shapes: tuple[bool, ...] = (False,)
-                     ) -> list[dict]:
-    """`runs` runs, `parallel` at a time, of each pod shape (tmp_volume) in turn."""
-    collected = [Runs() for _ in shapes]
+                     runtime: RuntimeEvents | None, shapes: tuple[bool, ...] = (False,),
+                     other: K8sJobExecutor | None = None) -> list[dict]:
+    """`runs` runs, `parallel` at a time, of each pod shape (tmp_volume) in turn, and of
+    `other` (another revision's executor: totals only) after them."""
+    variants = [(executor, shape) for shape in shapes] + ([(other, False)] if other else [])
+    collected = [Runs() for _ in variants]
 
-    async def one(into: Runs) -> None:
+    async def one(executor: K8sJobExecutor, into: Runs) -> None:
         started = time.perf_counter()
         result = await executor.run(make_request(f"bench-{uuid.uuid4().hex[:12]}", "sql",
                                                  QUERY, 200, 5000))
@@ -159,10 +174,10 @@ async def timed_runs(executor: K8sJobExecutor, runs: int, parallel: int,
     done = 0
     while done < runs:
         batch = min(parallel, runs - done)
-        for shape, into in zip(shapes, collected, strict=True):
+        for (ex, shape), into in zip(variants, collected, strict=True):
             PodShape.tmp_volume = shape
-            executor.stage_observer = into.reports.append
-            await asyncio.gather(*(one(into) for _ in range(batch)))
+            ex.stage_observer = into.reports.append if ex is executor else None
+            await asyncio.gather(*(one(ex, into) for _ in range(batch)))
         done += batch
     PodShape.tmp_volume = False
     await asyncio.sleep(0.5)  # the runtime's last events of the batch
@@ -190,6 +205,8 @@ async def main() -> None:
     parser.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG", ""))
     parser.add_argument("--runs", type=int, default=30)
     parser.add_argument("--parallel", type=int, default=4)
+    parser.add_argument("--against", default="", metavar="GIT_REV",
+                        help="also interleave runs of the executor of that revision")
     parser.add_argument("--image", default=os.environ.get("RUNNER_IMAGE", "corral/runner:latest"))
     args = parser.parse_args()
     if not args.kubeconfig:
@@ -202,13 +219,17 @@ async def main() -> None:
                         k8s_runner_template=str(template), max_sandboxes=args.parallel)
     executor = K8sJobExecutor(settings)
     runtime = cluster_runtime(args.kubeconfig)
+    other = executor_at(args.against, settings) if args.against else None
     try:
         await timed_runs(executor, 2, 1, runtime)  # warm: connections, image in page cache
         report = {"query": QUERY, "image": args.image, "load_average": os.getloadavg(),
                   "runtime_timeline": runtime is not None}
         # One at a time, interleaved run by run with the same pod plus a /tmp emptyDir.
-        report["sequential"], report["sequential_with_tmp_volume"] = await timed_runs(
-            executor, args.runs, 1, runtime, shapes=(False, True))
+        sequential = await timed_runs(executor, args.runs, 1, runtime, shapes=(False, True),
+                                      other=other)
+        report["sequential"], report["sequential_with_tmp_volume"] = sequential[:2]
+        if other is not None:
+            report[f"sequential_at_{args.against}"] = sequential[2]
         (report[f"parallel_{args.parallel}"],) = await timed_runs(
             executor, args.runs, args.parallel, runtime)
         report["load_average_after"] = os.getloadavg()
@@ -216,6 +237,8 @@ async def main() -> None:
         if runtime is not None:
             runtime.stop()
         await executor.close()
+        if other is not None:
+            await other.close()
         kubectl(args.kubeconfig, "delete", "namespace", namespace, "--wait=false")
     print(json.dumps(report, indent=2))
 

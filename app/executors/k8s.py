@@ -354,14 +354,15 @@ class K8sJobExecutor(Executor):
         more API round trips (the bench's `delete` step). close() and wait_deleted() wait."""
         with self._deleted:
             self._deleting += 1
+        observer = self.stage_observer  # the one set while this run ran
 
         def delete() -> None:
             try:
                 self._delete_job(run.name, run.pod)
                 run.mark("deleted")
-                if self.stage_observer is not None:
-                    self.stage_observer(StageReport(dict(run.stages), run.wall_started,
-                                                    run.pod, run.container_id))
+                if observer is not None:
+                    observer(StageReport(dict(run.stages), run.wall_started, run.pod,
+                                         run.container_id))
             finally:
                 with self._deleted:
                     self._deleting -= 1
