@@ -10,9 +10,11 @@ activeDeadlineSeconds is the backstop when the agent itself is gone. How a run e
 is mapped to a status by outcome.result_from, as for every other executor.
 
 The pod is locked down (restricted Pod Security profile, no service account token, no
-service links, read-only root, /tmp an emptyDir with a size limit, a uid of its own so
-RLIMIT_NPROC counts only its processes) and carries the labels the chart's
-default-deny NetworkPolicy selects. The runner pod template (labels, resources,
+service links, read-only root, a uid of its own so RLIMIT_NPROC counts only its
+processes) and carries the labels the chart's default-deny NetworkPolicy selects. Its
+only writable scratch space is the runtime's /dev/shm (TMPDIR, HOME and the working
+directory), not a volume: the kubelet checks a pod's volumes every 300 ms before it
+starts it, a third of a run (see SCRATCH). The runner pod template (labels, resources,
 datasets volume, TTL) comes from the Helm chart as a JSON file (K8S_RUNNER_TEMPLATE, a
 mounted ConfigMap), so the labels the NetworkPolicy selects and the labels put on Jobs
 are one value and cannot drift. Without a template (outside the chart) the same fields
@@ -73,6 +75,13 @@ RUNNER_UIDS = range(200_000, 1_200_000)
 # Where the runner writes its result frame (the kubelet's default path, made explicit).
 TERMINATION_FILE = "/dev/termination-log"
 RESTART = object()  # _on_pod: follow the pod with a fresh watch
+# The runner's scratch space: the pod's /dev/shm, which every CRI runtime mounts as a
+# 64 MiB tmpfs (nosuid, nodev, noexec; its pages count against the pod's memory limit),
+# as the Docker executor's tmpfs /tmp. No emptyDir: a pod with any volume waits for the
+# kubelet's volume manager, which polls every 300 ms (bench/k8s_job_latency.py measured
+# 323 ms p50 from scheduled to sandbox with the /tmp emptyDir, 31 ms without). A pod
+# that mounts a datasets volume pays that wait anyway.
+SCRATCH = "/dev/shm"
 
 _UNITS = {"k": "Ki", "m": "Mi", "g": "Gi"}
 
@@ -109,7 +118,6 @@ def default_template(settings: Any) -> dict[str, Any]:
         "imagePullSecrets": [],
         "ttlSecondsAfterFinished": getattr(settings, "k8s_job_ttl_s", 300),
         "startupGraceSeconds": getattr(settings, "k8s_startup_grace_s", 60),
-        "tmpSizeLimit": "64Mi",
         "processLimit": getattr(settings, "sandbox_pids_limit", 64),
         "datasets": datasets,
         "nodeSelector": {},
@@ -146,10 +154,8 @@ def build_job(
         SANDBOX_LABEL: SANDBOX_LABEL_VALUE,
         JOB_LABEL: name,
     }
-    volumes: list[dict[str, Any]] = [
-        {"name": "tmp", "emptyDir": {"sizeLimit": template["tmpSizeLimit"]}}
-    ]
-    mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]
+    volumes: list[dict[str, Any]] = []
+    mounts: list[dict[str, Any]] = []
     datasets = template.get("datasets") or {}
     if datasets.get("pvc"):
         volumes.append(
@@ -160,22 +166,24 @@ def build_job(
         )
     elif datasets.get("configMap"):
         volumes.append({"name": "datasets", "configMap": {"name": datasets["configMap"]}})
-    if len(volumes) > 1:
+    if volumes:
         mounts.append({"name": "datasets", "mountPath": "/data", "readOnly": True})
 
     container = {
         "name": CONTAINER,
         "image": image,
         "imagePullPolicy": template.get("imagePullPolicy", "IfNotPresent"),
+        "workingDir": SCRATCH,
         "env": [
             {"name": "RUNNER_REQUEST", "value": json.dumps(request, separators=(",", ":"))},
+            {"name": "TMPDIR", "value": SCRATCH},
+            {"name": "HOME", "value": SCRATCH},
             *({"name": name, "value": value} for name, value in SANDBOX_ENV.items()),
             # runner/channel.py: keep the log for the framed result, cap the processes.
             {"name": "CORRAL_RESULT_FRAME", "value": TERMINATION_FILE},
             {"name": "CORRAL_PROCESS_LIMIT", "value": str(int(template.get("processLimit", 64)))},
         ],
         "resources": template["resources"],
-        "volumeMounts": mounts,
         "securityContext": {
             "runAsNonRoot": True,
             "runAsUser": uid,
@@ -205,8 +213,10 @@ def build_job(
             "seccompProfile": {"type": "RuntimeDefault"},
         },
         "containers": [container],
-        "volumes": volumes,
     }
+    if volumes:
+        container["volumeMounts"] = mounts
+        pod_spec["volumes"] = volumes
     for key in ("nodeSelector", "tolerations", "imagePullSecrets"):
         if template.get(key):
             pod_spec[key] = template[key]
@@ -256,9 +266,11 @@ class K8sJobExecutor(Executor):
         self._namespace: str | None = settings.k8s_namespace or None
         self._lock = threading.Lock()
         self._checked_at: float | None = None  # when check() last passed
-        # Called with each run's stage times (seconds since the run began: created,
-        # scheduled, started, runner_done, result_read, deleted); bench/k8s_job_latency.py.
-        self.stage_observer: Callable[[dict[str, float]], None] | None = None
+        # Runs whose Job and pod are still being deleted (after their result was returned).
+        self._deleting = 0
+        self._deleted = threading.Condition()
+        # Called with each run's timeline (StageReport); bench/k8s_job_latency.py.
+        self.stage_observer: Callable[[StageReport], None] | None = None
 
     # --- client ------------------------------------------------------------------
 
@@ -335,10 +347,33 @@ class K8sJobExecutor(Executor):
             except HTTPError as exc:
                 return run.failed("crashed", f"lost the Kubernetes API while waiting: {exc}")
         finally:
-            self._delete_job(name, run.pod)
-            run.mark("deleted")
-            if self.stage_observer is not None:
-                self.stage_observer(run.stages)
+            self._delete_later(run)
+
+    def _delete_later(self, run: _Run) -> None:
+        """Delete the run's Job and pod in the background: the answer does not wait for two
+        more API round trips (the bench's `delete` step). close() and wait_deleted() wait."""
+        with self._deleted:
+            self._deleting += 1
+        observer = self.stage_observer  # the one set while this run ran
+
+        def delete() -> None:
+            try:
+                self._delete_job(run.name, run.pod)
+                run.mark("deleted")
+                if observer is not None:
+                    observer(StageReport(dict(run.stages), run.wall_started, run.pod,
+                                         run.container_id))
+            finally:
+                with self._deleted:
+                    self._deleting -= 1
+                    self._deleted.notify_all()
+
+        threading.Thread(target=delete, name=f"delete-{run.name}", daemon=True).start()
+
+    def wait_deleted(self, timeout: float = 30.0) -> bool:
+        """Block until every finished run's Job and pod have been deleted; False on timeout."""
+        with self._deleted:
+            return self._deleted.wait_for(lambda: self._deleting == 0, timeout)
 
     def _create_error(self, exc: ApiException) -> str:
         message = _api_error_message(exc)
@@ -399,6 +434,7 @@ class K8sJobExecutor(Executor):
         """A result once the runner container has ended or cannot start; RESTART after
         its log was followed to the end without a result; None while it may still run."""
         run.pod = pod.metadata.name
+        run.mark("pod_seen")
         if kind == "DELETED":
             return self._vanished(run)
         status = pod.status
@@ -420,6 +456,8 @@ class K8sJobExecutor(Executor):
             return self._finished(run, pod, terminated)
         if status and status.phase == "Failed":  # e.g. the Job's deadline, before any start
             return self._vanished(run)
+        if cs and cs.container_id:
+            run.container_id = cs.container_id.partition("://")[2] or cs.container_id
         if cs and cs.state and cs.state.running and not run.streamed:
             run.mark("started")
             run.container_started()
@@ -440,6 +478,7 @@ class K8sJobExecutor(Executor):
             if exc.status in (400, 404):  # already gone or not yet there: the watch decides
                 return None
             raise
+        run.mark("log_open")
         try:
             for chunk in resp.stream(1 << 16, decode_content=False):
                 run.log.feed(chunk)
@@ -553,7 +592,7 @@ class K8sJobExecutor(Executor):
         if pod:
             calls.append(lambda: client.CoreV1Api(self._client()).delete_namespaced_pod(
                 pod, self.namespace, grace_period_seconds=0, _preload_content=False))
-        for call in calls:
+        for call in calls:  # the Job first: its controller must not replace the pod
             try:
                 call()
             except ApiException as exc:
@@ -625,8 +664,24 @@ class K8sJobExecutor(Executor):
         return removed
 
     async def close(self) -> None:
+        await asyncio.to_thread(self.wait_deleted)
         if self._api_client is not None:
             await asyncio.to_thread(self._api_client.close)
+
+
+@dataclass(frozen=True)
+class StageReport:
+    """One run's timeline, for benchmarks: `stages` in seconds since the run began
+    (created: the API server accepted the Job; pod_seen: the first event of its pod;
+    scheduled: a node named; started: the container reported running; log_open: the
+    log stream answered; runner_done: the result frame read, or the container's end
+    seen; result_read; deleted), the wall-clock time it began, and its pod and
+    container (to match runtime events against)."""
+
+    stages: dict[str, float]
+    wall_started: float
+    pod: str | None
+    container_id: str | None
 
 
 @dataclass
@@ -640,6 +695,8 @@ class _Run:
     start_deadline: float = math.inf  # the container has not run by then: timeout
     kill_at: float | None = None  # set when the container is seen running
     pod: str | None = None
+    container_id: str | None = None
+    wall_started: float = field(default_factory=time.time)
     pending_note: str = ""
     streamed: bool = False
     log_complete: bool = False

@@ -141,6 +141,8 @@ def test_runner_job_env_is_a_request_the_runner_accepts(helm, args, tmp_path):  
     # runner/channel.py: the frame goes where the kubelet reads the termination message.
     assert env.pop("CORRAL_RESULT_FRAME") == c["terminationMessagePath"]
     assert 8 <= int(env.pop("CORRAL_PROCESS_LIMIT")) <= 4096
+    # Scratch space: the container's /dev/shm, also its working directory.
+    assert env.pop("TMPDIR") == env.pop("HOME") == c["workingDir"] == "/dev/shm"
     assert all(v.isdigit() for v in env.values()), env  # the thread-count and Python flags
 
 

@@ -88,6 +88,7 @@ def executor(api, tmp_path):
                         sandbox_grace_ms=30000)
     ex = K8sJobExecutor(settings)
     yield ex
+    ex.wait_deleted()
     if ex._api_client is not None:
         ex._api_client.close()
 
@@ -97,9 +98,11 @@ def request(run_id: str = "run-1", timeout_ms: int = 1000) -> dict:
                                  timeout_ms, max_output_bytes=4096)
 
 
-def assert_job_deleted(api: FakeApiServer) -> None:
+def assert_job_deleted(api: FakeApiServer, ex: K8sJobExecutor) -> None:
     """Every Job created was deleted with propagationPolicy=Background, none is left, and
-    its pod (once seen) was deleted at once (grace 0)."""
+    its pod (once seen) was deleted at once (grace 0). The deletes run after the answer
+    (K8sJobExecutor._delete_later): wait for them first."""
+    assert ex.wait_deleted(), "the executor's deletes did not finish"
     created = [j["metadata"]["name"] for j in api.cluster.created]
     assert created, "no Job was created"
     assert api.cluster.jobs == {}, f"Jobs left behind: {list(api.cluster.jobs)}"
@@ -117,7 +120,7 @@ async def test_success_returns_the_runners_table_and_deletes_the_job(api, execut
     assert result["status"] == "ok", result
     assert result["rows"] == [["Adelie", 152], ["Gentoo", 124]]
     assert contract.result_error(result) is None
-    assert_job_deleted(api)
+    assert_job_deleted(api, executor)
     # The log was read from the runner container, capped.
     # One followed log stream, read while the container ran: the framed result ended
     # the run without waiting for the container to be reported finished.
@@ -146,7 +149,7 @@ async def test_job_deadline_is_reported_as_timeout(api, executor):
     assert result["status"] == "timeout", result
     assert "did not finish within its 1000 ms limit" in result["error"]["message"]
     assert result["error"]["type"] == "timeout"
-    assert_job_deleted(api)
+    assert_job_deleted(api, executor)
 
 
 async def test_oomkilled_is_reported_as_oom(api, executor):
@@ -156,7 +159,7 @@ async def test_oomkilled_is_reported_as_oom(api, executor):
     result = await executor.run(request())
     assert result["status"] == "oom", result
     assert "more memory than the sandbox allows" in result["error"]["message"]
-    assert_job_deleted(api)
+    assert_job_deleted(api, executor)
 
 
 async def test_image_pull_failure_fails_fast_with_the_image_named(api, executor):
@@ -170,7 +173,7 @@ async def test_image_pull_failure_fails_fast_with_the_image_named(api, executor)
     result = await executor.run(request())
     assert result["status"] == "unavailable", result
     assert "corral/runner:latest cannot be pulled (ErrImagePull)" in result["error"]["message"]
-    assert_job_deleted(api)
+    assert_job_deleted(api, executor)
 
 
 async def test_image_pull_backoff_seen_in_the_first_list(api, executor):
@@ -180,7 +183,7 @@ async def test_image_pull_backoff_seen_in_the_first_list(api, executor):
     result = await executor.run(request())
     assert result["status"] == "unavailable"
     assert "ImagePullBackOff" in result["error"]["message"]
-    assert_job_deleted(api)
+    assert_job_deleted(api, executor)
 
 
 async def test_watch_expiry_410_relists_and_still_gets_the_result(api, executor):
@@ -193,7 +196,7 @@ async def test_watch_expiry_410_relists_and_still_gets_the_result(api, executor)
     assert result["status"] == "ok", result
     assert result["row_count"] == 2
     assert api.cluster.expired, "the stand-in did not expire the watch"
-    assert_job_deleted(api)
+    assert_job_deleted(api, executor)
 
 
 async def test_spinning_runner_is_killed_at_the_deadline_and_reported_as_timeout(api, tmp_path):
@@ -207,10 +210,10 @@ async def test_spinning_runner_is_killed_at_the_deadline_and_reported_as_timeout
     try:
         result = await ex.run(request(timeout_ms=500))
     finally:
-        ex._api_client.close()
+        await ex.close()
     assert result["status"] == "timeout", result
     assert "did not finish within its 500 ms limit" in result["error"]["message"]
-    assert_job_deleted(api)
+    assert_job_deleted(api, ex)
     assert api.cluster.created[0]["spec"]["activeDeadlineSeconds"] == 1 + 60
 
 
@@ -225,7 +228,7 @@ async def test_only_a_framed_result_is_ever_taken(api, executor, log):
     result = await executor.run(request())
     assert result["status"] == "crashed", result
     assert "answered with" in result["error"]["message"]
-    assert_job_deleted(api)
+    assert_job_deleted(api, executor)
 
 
 async def test_an_unframed_log_is_judged_like_docker_stdout(api, executor):
@@ -252,7 +255,7 @@ async def test_termination_message_frames_a_log_read_after_the_end(api, executor
     assert result["status"] == "ok", result
     (log_query,) = api.cluster.log_requests
     assert "follow" not in log_query
-    assert_job_deleted(api)
+    assert_job_deleted(api, executor)
 
 
 async def test_quota_exceeded_on_create_is_unavailable_and_leaves_nothing(api, executor):
@@ -291,7 +294,7 @@ async def test_log_flood_is_output_limit(api, executor):
     result = await executor.run(request())
     assert result["status"] == "output_limit", result
     assert "more than 4096 bytes" in result["error"]["message"]
-    assert_job_deleted(api)
+    assert_job_deleted(api, executor)
 
 
 async def test_evicted_pod_is_reported_as_crashed(api, executor):
@@ -302,7 +305,7 @@ async def test_evicted_pod_is_reported_as_crashed(api, executor):
     result = await executor.run(request())
     assert result["status"] == "crashed", result
     assert "removed before it finished" in result["error"]["message"]
-    assert_job_deleted(api)
+    assert_job_deleted(api, executor)
 
 
 async def test_crash_without_result_reports_exit_code_and_log_tail(api, executor):
@@ -314,7 +317,7 @@ async def test_crash_without_result_reports_exit_code_and_log_tail(api, executor
     assert result["status"] == "crashed", result
     assert "exited with code 1" in result["error"]["message"]
     assert "no module named duckdb" in result["error"]["message"]
-    assert_job_deleted(api)
+    assert_job_deleted(api, executor)
 
 
 async def test_waiting_does_not_block_the_event_loop(api, executor):
@@ -336,7 +339,7 @@ async def test_waiting_does_not_block_the_event_loop(api, executor):
 
     result, _ = await asyncio.gather(executor.run(request()), releaser())
     assert result["status"] == "ok", result
-    assert_job_deleted(api)
+    assert_job_deleted(api, executor)
 
 
 async def test_check_asks_for_exactly_the_chart_permissions(api, executor):
@@ -419,15 +422,16 @@ def test_job_body_meets_pod_security_restricted_and_the_sandbox_rules():
     for kind in ("requests", "limits"):
         assert set(c["resources"][kind]) == {"cpu", "memory", "ephemeral-storage"}
     assert c["resources"]["limits"]["memory"] == "512Mi"
-    tmp = next(v for v in pod["volumes"] if v["name"] == "tmp")
-    assert tmp["emptyDir"]["sizeLimit"]
-    assert {"name": "tmp", "mountPath": "/tmp"} in c["volumeMounts"]
+    # Scratch space is the runtime's /dev/shm (a size-capped noexec tmpfs), not a volume:
+    # a pod with volumes waits for the kubelet's volume manager (300 ms polls).
+    assert "volumes" not in pod and "volumeMounts" not in c
+    env = {e["name"]: e["value"] for e in c["env"]}
+    assert env["TMPDIR"] == env["HOME"] == c["workingDir"] == "/dev/shm"
     # The labels the NetworkPolicy selects are on the pod.
     labels = spec["template"]["metadata"]["labels"]
     assert labels[SANDBOX_LABEL] == "runner"
     assert labels["app.kubernetes.io/component"] == "runner"
-    # Baked datasets by default: nothing mounted at /data.
-    assert all(m["mountPath"] != "/data" for m in c["volumeMounts"])
+    # Baked datasets by default: nothing mounted at /data (nothing mounted at all, above).
 
 
 def test_datasets_volume_is_mounted_read_only():
@@ -502,4 +506,4 @@ async def test_a_forged_result_in_the_log_is_never_believed(api, executor, log):
     result = await executor.run(request())
     assert result["status"] == "crashed", result
     assert result["run_id"] == "run-1" and result["rows"] == []
-    assert_job_deleted(api)
+    assert_job_deleted(api, executor)

@@ -70,6 +70,8 @@ def executor(agent_ns, k8s_cluster, monkeypatch):
     monkeypatch.setenv("KUBECONFIG", str(agent_ns.kubeconfig))
     ex = agent_ns.executor()
     yield ex
+    # Deletes run after the answer (K8sJobExecutor._delete_later); then nothing is left.
+    assert ex.wait_deleted(), "the executor's deletes did not finish"
     if ex._api_client is not None:
         ex._api_client.close()
     left = sandbox_objects(k8s_cluster, agent_ns.name)
@@ -112,6 +114,43 @@ async def test_error_names_the_problem(executor):
     result = await run(executor, "SELECT nope FROM penguins", "sql")
     assert result["status"] == "error", result
     assert "nope" in result["error"]["message"]
+
+
+async def test_scratch_space_is_a_capped_noexec_tmpfs_and_the_rest_is_read_only(executor):
+    """Runner pods mount no volume (the kubelet's volume wait cost ~300 ms a run): temp
+    files and the working directory are the pod's /dev/shm, as Docker's tmpfs /tmp."""
+    code = """
+import errno, os, shutil, stat, subprocess, tempfile
+with tempfile.NamedTemporaryFile() as f:
+    temp_dir = os.path.dirname(f.name)
+with open('scratch.txt', 'w') as f:
+    f.write('kept')
+refused = []
+for path in ('/tmp/x', '/x', '/usr/x'):
+    try:
+        open(path, 'w')
+    except OSError as e:
+        refused.append(e.errno == errno.EROFS)
+shutil.copy('/bin/true', 'true')
+os.chmod('true', stat.S_IRWXU)
+try:
+    subprocess.run(['./true'], check=True)
+    exec_refused = False
+except PermissionError:
+    exec_refused = True
+try:
+    with open('big', 'wb') as f:
+        for _ in range(100):
+            f.write(b'x' * (1 << 20))
+    full = False
+except OSError as e:
+    full = e.errno == errno.ENOSPC
+result = pd.DataFrame([{'temp_dir': temp_dir, 'cwd': os.getcwd(), 'refused': sum(refused),
+                        'exec_refused': exec_refused, 'capped': full}])
+"""
+    assert row(await run(executor, code)) == {"temp_dir": "/dev/shm", "cwd": "/dev/shm",
+                                              "refused": 3, "exec_refused": True,
+                                              "capped": True}
 
 
 # --- faults, with Docker's statuses ---------------------------------------------------
@@ -233,6 +272,7 @@ async def test_missing_image_is_unavailable_and_names_it(agent_ns, k8s_cluster, 
     result = await run(ex, "SELECT 1", "sql")
     assert result["status"] == "unavailable", result
     assert "corral/runner:no-such-tag cannot be pulled" in result["error"]["message"]
+    assert ex.wait_deleted()
     assert sandbox_objects(k8s_cluster, agent_ns.name) == []
 
 
@@ -246,6 +286,7 @@ async def test_unschedulable_pod_times_out_saying_why(agent_ns, k8s_cluster, mon
     result = await run(ex, "SELECT 1", "sql", timeout_ms=1000)
     assert result["status"] == "timeout", result
     assert "pod not scheduled" in result["error"]["message"]
+    assert ex.wait_deleted()
     assert sandbox_objects(k8s_cluster, agent_ns.name) == []
 
 
