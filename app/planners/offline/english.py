@@ -61,6 +61,13 @@ CONVERSIONS = {
 }
 # Unit suffixes of column names: "body_mass_g" is also called "body mass".
 UNIT_SUFFIX = r" (mm|g|kg|cm|m|km|s|ms|pct)$"
+# Words that say a column is empty in a row: "missing body mass", "sex unknown" always;
+# "no" / "without" only for a text column or with a word saying what is missing
+# ("no recorded delay"): "flights with no delay" are flights on time, not unknown ones.
+MISSING = {"missing", "unknown", "null", "blank", "empty", "absent", "unrecorded"}
+MISSING_WEAK = {"no", "without", "lacking"}
+MISSING_RECORD = {"recorded", "known", "data", "value", "listed", "given", "info"}
+MISSING_SKIP = {"a", "an", "the", "any", "recorded", "known", "is", "was", "are", "were"}
 DEFAULT_TOP = 10
 # A group column with more distinct values than this answers "which X had the
 # highest ..." with the single winner; with fewer, the whole ranking is shown.

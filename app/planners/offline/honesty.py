@@ -108,6 +108,8 @@ def leftover(r: Reading, q: Question) -> list[str]:
     """Words of the question the reading neither used nor may ignore, and column
     mentions it gave no role ("richest country" read without the country)."""
     ignorable = KNOWN | _prepositions(r.vocab) | {n.lower() for n in r.vocab.nouns}
+    if any(f[1] == "is null" for f in r.filters):  # "missing", "no recorded" were read
+        ignorable |= en.MISSING | en.MISSING_WEAK | en.MISSING_RECORD
     read_words, used = _read_words(r), set(r.columns())
     if _shows_rows(r):  # whole rows are shown: every column the question names is there
         used |= {k for k in r.vocab.columns if "." not in k}

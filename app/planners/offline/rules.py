@@ -79,6 +79,37 @@ def value_filters(r: Reading, q: Question) -> None:
             r.filters.append((col, "=", t.value))
 
 
+def _word_at(tokens: list[Token], j: int, step: int, skip: set[str]) -> Token | None:
+    """The first word from position j in direction step that is not in skip."""
+    while 0 <= j < len(tokens) and tokens[j].kind == "word" and tokens[j].text in skip:
+        j += step
+    return tokens[j] if 0 <= j < len(tokens) and tokens[j].kind == "word" else None
+
+
+def _said_missing(r: Reading, q: Question, i: int) -> bool:
+    """"no recorded sex", "missing body mass", "tailnum unknown", "without a sex"."""
+    tokens = q.tokens
+    before = _word_at(tokens, i - 1, -1, en.MISSING_SKIP)
+    after = _word_at(tokens, i + 1, 1, {"is", "was", "are", "were", "not"})
+    if (before and before.text in en.MISSING) or (after and after.text in en.MISSING):
+        return True
+    if not (before and before.text in en.MISSING_WEAK):
+        return False
+    near = {x.text for x in tokens[max(0, i - 3):i + 2] if x.kind == "word"}
+    return _countable(r.vocab, tokens[i].column) or bool(near & en.MISSING_RECORD)
+
+
+def missing(r: Reading, q: Question) -> None:
+    """Rows where a column is empty: said in words ("no recorded sex") or with a word the
+    manifest declares for it ("cancelled" for a departure time)."""
+    for i, t in enumerate(q.tokens):
+        named = t.kind == "col" and i not in q.used and _said_missing(r, q, i)
+        if t.kind == "null" or named:
+            if (t.column, "is null", None) not in r.filters:
+                r.filters.append((t.column, "is null", None))  # type: ignore[arg-type]
+            q.used.add(i)
+
+
 def _year_filter(r: Reading, q: Question, i: int, t: Token) -> bool:
     year_col = r.vocab.calendar("year")
     prev = _prev(q.tokens, i)
@@ -373,6 +404,6 @@ def join_keys(r: Reading, q: Question) -> None:
         r.joins[table] = next((i for i, k in enumerate(keys) if before & set(k.prepositions)), 0)
 
 
-ORDER = (value_filters, numbers, between_years, months, direction, groups, time_groups,
+ORDER = (value_filters, missing, numbers, between_years, months, direction, groups, time_groups,
          counts, most_distinct, which_groups, metrics, aggregate, distinct_values, listing,
          merge_filters, sort_by, join_keys)

@@ -45,12 +45,25 @@ class Names:
     def __init__(self, r: Reading) -> None:
         self.main = r.vocab.main.name
         self.joins = [(t, r.vocab.joins[t][i]) for t, i in sorted(r.joins.items())]
+        self.vocab = r.vocab
 
     def ref(self, key: str) -> str:
+        """A column, or the expression of a derived column (over the main table's own
+        columns, so never in a query that joins: the names could be ambiguous)."""
         table, _, column = key.rpartition(".")
+        c = self.vocab.column(key)
+        if c is not None and c.expression:
+            if self.joins:
+                raise ValueError("a derived column in a query with a join")
+            return f"({c.expression})"
         if not self.joins:
             return quote(column)
         return f"{quote(table or self.main)}.{quote(column)}"
+
+    def named(self, key: str) -> str:
+        """A column in a SELECT list; a derived one under its own name."""
+        c = self.vocab.column(key)
+        return f"{self.ref(key)} AS {quote(bare(key))}" if c and c.expression else self.ref(key)
 
     def source(self) -> list[str]:
         lines = [f"FROM {quote(self.main)}"]
@@ -62,11 +75,14 @@ class Names:
         return lines
 
     def star(self, extra: list[str]) -> str:
-        """SELECT * of the main table, plus the joined columns the question used."""
+        """SELECT * of the main table, plus the joined and derived columns the question
+        used."""
+        used = list(dict.fromkeys(extra))
+        derived = [self.named(k) for k in used if (c := self.vocab.column(k)) and c.expression]
         if not self.joins:
-            return "*"
-        joined = [self.ref(k) for k in dict.fromkeys(extra) if "." in k]
-        return ", ".join([f"{quote(self.main)}.*"] + joined)
+            return ", ".join(["*"] + derived)
+        joined = [self.ref(k) for k in used if "." in k]
+        return ", ".join([f"{quote(self.main)}.*"] + joined + derived)
 
 
 def where(r: Reading, n: Names) -> str:
@@ -76,6 +92,8 @@ def where(r: Reading, n: Names) -> str:
             parts.append(f"{n.ref(col)} IN ({', '.join(literal(v) for v in value)})")
         elif op == "between":
             parts.append(f"{n.ref(col)} BETWEEN {value[0]} AND {value[1]}")
+        elif op == "is null":
+            parts.append(f"{n.ref(col)} IS NULL")
         else:
             parts.append(f"{n.ref(col)} {op} {literal(value)}")
     return "WHERE " + " AND ".join(parts) if parts else ""
@@ -88,6 +106,8 @@ def describe_filters(r: Reading) -> str:
             parts.append(f"{col} in ({', '.join(str(v) for v in value)})")
         elif op == "between":
             parts.append(f"{col} between {value[0]} and {value[1]}")
+        elif op == "is null":
+            parts.append(f"{col} is missing (no value recorded)")
         else:
             parts.append(f"{col} {OPERATOR_WORDS[op]} {value}")
     return " where " + " and ".join(parts) if parts else ""
@@ -144,7 +164,7 @@ def _group_tail(r: Reading, n: Names, order_alias: str) -> tuple[list[str], str]
 
 def _aggregate_query(r: Reading, n: Names) -> tuple[str, str]:
     selects, what, order_alias = _measures(r, n)
-    lines = ["SELECT " + ", ".join([n.ref(g) for g in r.group] + selects)] + n.source()
+    lines = ["SELECT " + ", ".join([n.named(g) for g in r.group] + selects)] + n.source()
     filters = where(r, n)
     if filters:
         lines.append(filters)
@@ -160,7 +180,7 @@ def _aggregate_query(r: Reading, n: Names) -> tuple[str, str]:
 
 def _distinct_query(r: Reading, n: Names) -> tuple[str, str]:
     cols = [n.ref(c) for c in r.distinct]
-    lines = ["SELECT DISTINCT " + ", ".join(cols)] + n.source()
+    lines = ["SELECT DISTINCT " + ", ".join(n.named(c) for c in r.distinct)] + n.source()
     not_null = " AND ".join(f"{c} IS NOT NULL" for c in cols)
     filters = where(r, n)
     lines.append((filters + " AND " + not_null) if filters else "WHERE " + not_null)
@@ -208,7 +228,7 @@ def value_lookup(r: Reading) -> tuple[str, str] | None:
     n = Names(r)
     shown = list(dict.fromkeys([f[0] for f in r.filters if f[1] == "="] + r.metrics))
     order = [c for c in ("year", "month") if r.vocab.column(c) and c not in shown]
-    lines = ["SELECT " + ", ".join(n.ref(c) for c in order + shown)] + n.source() + [where(r, n)]
+    lines = ["SELECT " + ", ".join(n.named(c) for c in order + shown)] + n.source() + [where(r, n)]
     if order:
         lines.append("ORDER BY " + ", ".join(n.ref(c) for c in order))
     if r.limit:

@@ -13,7 +13,9 @@ from app.planners.offline.vocabulary import Vocabulary
 
 @dataclass
 class Token:
-    kind: str  # "col" | "val" | "num" | "word" | "ds" (a word naming the dataset's rows)
+    # "col" | "val" | "num" | "word" | "ds" (a word naming the dataset's rows) | "null"
+    # (a word the manifest says means a column is empty: "cancelled")
+    kind: str
     text: str  # the words as written (lower-case)
     start: int
     end: int
@@ -70,6 +72,11 @@ def _values(text: _Text, v: Vocabulary) -> list[Token]:
     return tokens
 
 
+def _nulls(text: _Text, v: Vocabulary) -> list[Token]:
+    return [Token("null", phrase, start, end, key)
+            for phrase, key in v.null_phrases for start, end in text.claim(phrase)]
+
+
 def _columns(text: _Text, v: Vocabulary, multi: bool) -> list[Token]:
     tokens = []
     for i in text.candidates(v.phrase_index):
@@ -102,11 +109,12 @@ def _rest(text: _Text) -> list[Token]:
 
 
 def tokenize(question: str, v: Vocabulary) -> list[Token]:
-    """Values first (longest first), then multi-word column phrases, then words naming
-    the dataset's rows ("flights" before the column "flight", after "flight number"),
-    then one-word column names, then numbers and words."""
+    """Values first (longest first), then the words meaning a column is empty, then
+    multi-word column phrases, then words naming the dataset's rows ("flights" before
+    the column "flight", after "flight number"), then one-word column names, then
+    numbers and words."""
     text = _Text(question)
-    tokens = _values(text, v) + _columns(text, v, multi=True) + _nouns(text, v)
+    tokens = _values(text, v) + _nulls(text, v) + _columns(text, v, multi=True) + _nouns(text, v)
     tokens += _columns(text, v, multi=False) + _rest(text)
     tokens.sort(key=lambda t: t.start)
     return tokens

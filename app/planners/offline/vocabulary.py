@@ -31,6 +31,7 @@ class Vocabulary:
     tables: dict[str, str] = field(default_factory=dict)  # column key -> table name
     phrases: list[Phrase] = field(default_factory=list)  # longest first
     value_phrases: list[tuple[str, str, Any]] = field(default_factory=list)  # text, key, value
+    null_phrases: list[tuple[str, str]] = field(default_factory=list)  # text, key: key is empty
     nouns: list[str] = field(default_factory=list)
     joins: dict[str, list[Key]] = field(default_factory=dict)  # joined table -> keys
     # first word -> indexes into phrases / value_phrases: the tokenizer only tries the
@@ -94,13 +95,16 @@ def _column_phrases(c: Column, key: str, table: Table | None) -> list[Phrase]:
 
 
 def _add_table(v: Vocabulary, table: Table, joined: bool) -> None:
-    for c in table.columns:
+    # Derived columns are expressions over the main table's own columns: not offered
+    # for a joined table, whose columns the expression would not name.
+    for c in table.columns + ([] if joined else table.derived):
         key = f"{table.name}.{c.name}" if joined else c.name
         v.columns[key] = c
         v.tables[key] = table.name
         if c.name in table.values:
             v.values[key] = table.values[c.name]
         v.phrases.extend(_column_phrases(c, key, table if joined else None))
+        v.null_phrases.extend((p, key) for p in c.null_phrases)
         for alias, value in c.value_aliases:
             v.value_phrases.append((alias, key, value))
         for value in table.values.get(c.name, []):
