@@ -105,3 +105,45 @@ def test_a_derived_column_with_a_bad_expression_stops_start_up_naming_it(tmp_pat
     with pytest.raises(CatalogError) as caught:
         load_catalog(tmp_path)
     assert "table 'gapminder', derived column 'gdp', field 'expression'" in str(caught.value)
+
+
+UNITS = {
+    "how many penguins weigh more than 5 kg":
+        "SELECT COUNT(*) FROM penguins WHERE body_mass_g > 5000",
+    "how many penguins are lighter than 3.5 kilograms":
+        "SELECT COUNT(*) FROM penguins WHERE body_mass_g < 3500",
+    "avg body mass in kg by island":
+        "SELECT island, AVG(body_mass_g) / 1000 FROM penguins GROUP BY island",
+    "total air time in hours of flights to sfo":
+        "SELECT SUM(air_time) / 60 FROM flights WHERE dest = 'SFO'",
+}
+
+
+@pytest.mark.parametrize("question", UNITS)
+def test_units_are_converted_in_conditions_and_answers(question, catalog, duck):
+    plan, rows = answer(question, catalog, duck)
+    same(rows, reference(UNITS[question], duck))
+    if " in kg" in question or " in hours" in question:
+        assert "in kg (the column is in grams" in plan.explanation \
+            or "in hours (the column is in minutes" in plan.explanation
+
+
+def test_a_unit_asked_of_whole_rows_is_not_silently_dropped(catalog):
+    assert isinstance(plan_question("the 3 heaviest penguins in kg", catalog, []), CannotPlan)
+
+
+TOP_PER_GROUP = {
+    "top 2 countries by life expectancy in each continent in 1952":
+        "SELECT continent, country FROM gapminder WHERE year = 1952 "
+        "QUALIFY ROW_NUMBER() OVER (PARTITION BY continent ORDER BY lifeExp DESC) <= 2",
+    "top 3 destinations per origin by number of flights":
+        "SELECT origin, dest FROM flights GROUP BY origin, dest "
+        "QUALIFY ROW_NUMBER() OVER (PARTITION BY origin ORDER BY COUNT(*) DESC) <= 3",
+}
+
+
+@pytest.mark.parametrize("question", TOP_PER_GROUP)
+def test_top_n_per_group_ranks_within_each_group(question, catalog, duck):
+    plan, rows = answer(question, catalog, duck)
+    assert sorted(r[:2] for r in rows) == sorted(reference(TOP_PER_GROUP[question], duck))
+    assert "within each" in plan.explanation

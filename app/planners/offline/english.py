@@ -33,9 +33,10 @@ NUMBER_WORDS = {
 MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august",
           "september", "october", "november", "december"]
 MORE = ("more than", "greater than", "longer than", "over", "above", "at least", "exceeding",
-        "bigger than", "higher than", "larger than")
+        "bigger than", "higher than", "larger than", "heavier than", "exceed", "exceeds",
+    "exceeded", "go over", "went over", "goes over", "surpassed")
 LESS = ("less than", "fewer than", "shorter than", "under", "below", "at most", "lower than",
-        "smaller than")
+        "smaller than", "lighter than", "go under", "went under", "fell below", "dropped below")
 YEAR_PREPOSITIONS = {"in", "since", "from", "after", "before", "until", "through", "till",
                      "during", "of", "between", "and", "for"}
 YEAR_OPERATORS = {"since": ">=", "from": ">=", "after": ">", "before": "<", "until": "<=",
@@ -49,7 +50,8 @@ CALENDAR = ("year", "month", "day", "hour")
 UNIT_WORDS = {
     "hour": "hours", "hours": "hours", "minute": "minutes", "minutes": "minutes",
     "min": "minutes", "mins": "minutes", "grams": "grams", "gram": "grams", "g": "grams",
-    "kg": "kg", "mm": "mm", "millimetres": "mm", "millimeters": "mm", "years": "years",
+    "kg": "kg", "kgs": "kg", "kilograms": "kg", "kilogram": "kg", "kilos": "kg", "kilo": "kg",
+    "mm": "mm", "millimetres": "mm", "millimeters": "mm", "years": "years",
     "dollars": "usd", "people": "people", "m": "m", "metres": "m", "meters": "m",
     "feet": "feet", "ft": "feet", "km": "km", "kilometres": "km", "kilometers": "km",
     "miles": "miles", "mi": "miles",

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from app.planners.offline import honesty, rules, shares
+from app.planners.offline import honesty, rules, shares, units
 from app.planners.offline.tokens import Token, tokenize
 from app.planners.offline.vocabulary import Vocabulary
 
@@ -33,6 +33,8 @@ class Reading:
     joins: dict[str, int] = field(default_factory=dict)  # joined table -> index of its key
     unread: list[str] = field(default_factory=list)  # words neither used nor ignorable
     share: tuple[str, str, Any] | None = None  # the condition of "share of ... that ..."
+    unit_out: tuple[str, float] | None = None  # "in kg": the unit asked for, the factor
+    per_group: bool = False  # "top 3 X in each Y": the limit applies within each Y
 
     def columns(self) -> list[str]:
         """Every column key the reading uses."""
@@ -58,7 +60,7 @@ def read(question: str, vocab: Vocabulary) -> Reading:
     low = question.lower()
     q = Question(question, low, tokenize(question, vocab), set(re.findall(r"[a-z0-9]+", low)))
     r = Reading(vocab)
-    for rule in (*rules.ORDER, shares.shares):
+    for rule in (*rules.ORDER, units.output_unit, shares.shares):
         rule(r, q)
     r.unread = honesty.leftover(r, q)
     return r

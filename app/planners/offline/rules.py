@@ -287,6 +287,11 @@ def _singular(r: Reading, q: Question, t: Token) -> bool:
     return f"{t.text} are" not in q.low and f"{t.text} have" not in q.low
 
 
+def _after_which(tokens: list[Token], i: int, prev_words: set[str]) -> bool:
+    return bool(prev_words & {"which", "what", "top", "bottom"}) or (
+        i > 0 and tokens[i - 1].kind == "num")
+
+
 def which_groups(r: Reading, q: Question) -> None:
     """"which X had the highest ...", "top 5 X", "3 countries with the lowest ..."."""
     tokens = q.tokens
@@ -296,9 +301,10 @@ def which_groups(r: Reading, q: Question) -> None:
                 or t.column in r.group:
             continue
         prev_words = {x.text for x in tokens[max(0, i - 3):i] if x.kind in ("word", "num")}
-        after_which = bool(prev_words & {"which", "what", "top", "bottom"}) or (
-            i > 0 and tokens[i - 1].kind == "num")
-        if after_which and (r.direction or r.count or aggregate):
+        if _after_which(tokens, i, prev_words) and (r.direction or r.count or aggregate):
+            # "top 3 countries ... in each continent": the ranking is within each group
+            # an earlier rule found ("each", "per"), not across them
+            r.per_group = bool(r.group) and r.limit is not None and "which" not in prev_words
             _add_group(r, q, i)
             r.singular_group = _singular(r, q, t)
 

@@ -113,18 +113,35 @@ def describe_filters(r: Reading) -> str:
     return " where " + " and ".join(parts) if parts else ""
 
 
+def _metric_alias(r: Reading, agg: str, m: str) -> str:
+    return f"{agg}_{bare(m)}" + (f"_{r.unit_out[0]}" if r.unit_out else "")
+
+
+def _metric(r: Reading, n: Names, agg: str, m: str) -> str:
+    """One aggregate of a metric, converted to the unit asked for ("in kg")."""
+    expr = f"{agg.upper()}({n.ref(m)})"
+    if r.unit_out:
+        expr = f"ROUND({expr} * {r.unit_out[1]!r}::DOUBLE, 3)"
+    elif agg in ("avg", "median"):
+        expr = f"ROUND({expr}, 2)"
+    return f"{expr} AS {quote(_metric_alias(r, agg, m))}"
+
+
+def _unit_words(r: Reading) -> str:
+    if not r.unit_out:
+        return ""
+    column = r.vocab.column(r.metrics[0])
+    unit = column.unit if column else "?"
+    return f" in {r.unit_out[0]} (the column is in {unit}; × {r.unit_out[1]:.6g})"
+
+
 def _measures(r: Reading, n: Names) -> tuple[list[str], str, str]:
     """(SELECT items, what they are in words, the alias to order by)."""
     if r.metrics:
         agg = r.agg or {"desc": "max", "asc": "min"}.get(r.direction or "", "avg")
-        selects = []
-        for m in r.metrics:
-            expr = f"{agg.upper()}({n.ref(m)})"
-            if agg in ("avg", "median"):
-                expr = f"ROUND({expr}, 2)"
-            selects.append(f"{expr} AS {quote(f'{agg}_{bare(m)}')}")
-        what = ", ".join(f"{AGGREGATE_WORDS[agg]} {m}" for m in r.metrics)
-        return selects, what, f"{agg}_{bare(r.metrics[0])}"
+        selects = [_metric(r, n, agg, m) for m in r.metrics]
+        what = ", ".join(f"{AGGREGATE_WORDS[agg]} {m}" for m in r.metrics) + _unit_words(r)
+        return selects, what, _metric_alias(r, agg, r.metrics[0])
     if r.count == "*":
         noun = r.vocab.main.row_noun
         return [f"COUNT(*) AS {quote(f'n_{noun}')}"], f"number of {noun}", f"n_{noun}"
@@ -162,7 +179,28 @@ def _group_tail(r: Reading, n: Names, order_alias: str) -> tuple[list[str], str]
     return lines, words
 
 
+def _per_group_query(r: Reading, n: Names) -> tuple[str, str]:
+    """"top 3 countries by GDP per capita in each continent": rank within each group
+    of the first grouping (QUALIFY keeps the first N of each)."""
+    selects, what, order_alias = _measures(r, n)
+    part, ranked = r.group
+    measure = selects[0].rsplit(" AS ", 1)[0]
+    direction = (r.direction or "desc").upper()
+    lines = ["SELECT " + ", ".join([n.named(part), n.named(ranked)] + selects)] + n.source()
+    filters = where(r, n)
+    lines += [filters] if filters else []
+    rank = (f"ROW_NUMBER() OVER (PARTITION BY {n.ref(part)} ORDER BY {measure} {direction}, "
+            f"{n.ref(ranked)})")
+    lines += [f"GROUP BY {n.ref(part)}, {n.ref(ranked)}", f"QUALIFY {rank} <= {r.limit}",
+              f"ORDER BY {n.ref(part)}, {quote(order_alias)} {direction}"]
+    word = "highest" if direction == "DESC" else "lowest"
+    return "\n".join(lines), (f"The {r.limit} {ranked} with the {word} {what} within each "
+                              f"{part} in {r.vocab.name}" + describe_filters(r) + ".")
+
+
 def _aggregate_query(r: Reading, n: Names) -> tuple[str, str]:
+    if r.per_group and len(r.group) == 2 and r.limit:
+        return _per_group_query(r, n)
     selects, what, order_alias = _measures(r, n)
     lines = ["SELECT " + ", ".join([n.named(g) for g in r.group] + selects)] + n.source()
     filters = where(r, n)
@@ -255,4 +293,7 @@ def top_rows(r: Reading) -> tuple[str, str] | None:
 def plan_sql(r: Reading) -> tuple[str, str]:
     """The first shape that fits: top rows, a value look-up, or an aggregate/list."""
     from app.planners.offline.shares import share_query  # shares builds on this module
-    return share_query(r) or top_rows(r) or value_lookup(r) or write_sql(r)
+    shaped = share_query(r) or top_rows(r) or value_lookup(r)
+    if shaped and r.unit_out:
+        raise ValueError("a unit conversion is only written for aggregates")
+    return shaped or write_sql(r)
