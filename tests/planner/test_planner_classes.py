@@ -147,3 +147,59 @@ def test_top_n_per_group_ranks_within_each_group(question, catalog, duck):
     plan, rows = answer(question, catalog, duck)
     assert sorted(r[:2] for r in rows) == sorted(reference(TOP_PER_GROUP[question], duck))
     assert "within each" in plan.explanation
+
+
+DIFFERENCES = {
+    "how much did the life expectancy of japan change from 1952 to 2007":
+        "SELECT MAX(lifeExp) FILTER (WHERE year = 2007) - MAX(lifeExp) FILTER (WHERE year = 1952)"
+        " FROM gapminder WHERE country = 'Japan'",
+    "growth in avg gdp per capita in europe between 1957 and 1997":
+        "SELECT AVG(gdpPercap) FILTER (WHERE year = 1997) - AVG(gdpPercap) FILTER (WHERE year = 1957)"
+        " FROM gapminder WHERE continent = 'Europe'",
+    "gap in avg bill length between chinstrap and adelie":
+        "SELECT AVG(bill_length_mm) FILTER (WHERE species = 'Chinstrap') - "
+        "AVG(bill_length_mm) FILTER (WHERE species = 'Adelie') FROM penguins",
+    "how much heavier are gentoo penguins than chinstrap penguins on average":
+        "SELECT AVG(body_mass_g) FILTER (WHERE species = 'Gentoo') - "
+        "AVG(body_mass_g) FILTER (WHERE species = 'Chinstrap') FROM penguins",
+}
+
+
+@pytest.mark.parametrize("question", DIFFERENCES)
+def test_change_and_gap_subtract_two_aggregates(question, catalog, duck):
+    plan, rows = answer(question, catalog, duck)
+    want = reference(DIFFERENCES[question], duck)
+    assert rows[0][-1] == pytest.approx(want[0][0], abs=0.011)
+    assert " minus " in plan.explanation
+
+
+def test_which_group_changed_most_ranks_the_changes(catalog, duck):
+    plan, rows = answer("which country's population grew the most between 1952 and 2007",
+                        catalog, duck)
+    want = duck.execute(
+        "SELECT country FROM gapminder GROUP BY country ORDER BY MAX(pop) FILTER (WHERE year = "
+        "2007) - MAX(pop) FILTER (WHERE year = 1952) DESC LIMIT 1").fetchall()
+    assert [r[0] for r in rows] == [want[0][0]]
+    assert "per country, largest first" in plan.explanation
+
+
+THRESHOLDS = {
+    "first year japan's life expectancy exceeded 70":
+        "SELECT MIN(year) FROM gapminder WHERE country = 'Japan' AND lifeExp > 70",
+    "when did china's population first go over 1 billion":
+        "SELECT MIN(year) FROM gapminder WHERE country = 'China' AND pop > 1000000000",
+    "last year the life expectancy of rwanda was under 40":
+        "SELECT MAX(year) FROM gapminder WHERE country = 'Rwanda' AND lifeExp < 40",
+}
+
+
+@pytest.mark.parametrize("question", THRESHOLDS)
+def test_first_or_last_year_past_a_threshold(question, catalog, duck):
+    plan, rows = answer(question, catalog, duck)
+    same(rows, reference(THRESHOLDS[question], duck))
+    assert plan.explanation.startswith(("The first year", "The last year"))
+
+
+def test_first_without_a_year_is_not_read_as_a_threshold(catalog):
+    plan = plan_question("first 5 flights over 4000 miles", catalog, [])
+    assert not (isinstance(plan, Plan) and "MIN(year)" in plan.code)

@@ -30,6 +30,9 @@ NUMBER_WORDS = {
     "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
     "nine": 9, "ten": 10, "twelve": 12, "fifteen": 15, "twenty": 20,
 }
+SCALES = {"thousand": 1_000, "k": 1_000, "million": 1_000_000, "millions": 1_000_000,
+          "mn": 1_000_000, "billion": 1_000_000_000, "billions": 1_000_000_000,
+          "bn": 1_000_000_000}
 MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august",
           "september", "october", "november", "december"]
 MORE = ("more than", "greater than", "longer than", "over", "above", "at least", "exceeding",
@@ -70,6 +73,15 @@ MISSING = {"missing", "unknown", "null", "blank", "empty", "absent", "unrecorded
 MISSING_WEAK = {"no", "without", "lacking"}
 MISSING_RECORD = {"recorded", "known", "data", "value", "listed", "given", "info"}
 MISSING_SKIP = {"a", "an", "the", "any", "recorded", "known", "is", "was", "are", "were"}
+# A measure between two periods or two groups: "change", "grew", "gap", "difference".
+CHANGE_WORDS = {"change", "changed", "changes", "grow", "grew", "grown", "growth", "increase",
+                "increased", "rise", "rose", "risen", "gain", "gained", "improve", "improved"}
+FALL_WORDS = {"fall", "fell", "fallen", "drop", "dropped", "decline", "declined", "decrease",
+              "decreased", "shrink", "shrank"}
+GAP_WORDS = {"gap", "difference", "diff", "differ", "differs"}
+# The first or last period past a threshold.
+FIRST_WORDS = {"first", "earliest", "firstly"}
+LAST_WORDS = {"last", "latest"}
 DEFAULT_TOP = 10
 # A group column with more distinct values than this answers "which X had the
 # highest ..." with the single winner; with fewer, the whole ranking is shown.
@@ -86,5 +98,7 @@ _SHORT_TEXT = (
     "one our out own per see she the too two use was way who why yes yet you"
 )
 SHORT_WORDS = frozenset(_SHORT_TEXT.split())
-# The words after which a lower-case code is read as the code ("from jfk", "to lax").
-CODE_CONTEXT = frozenset({"from", "to", "at", "for", "into", "via", "and", "vs", "or"})
+# The words after which a lower-case code is read as the code ("from jfk", "to lax");
+# "" is the start of the question ("jfk vs lga avg delay").
+CODE_CONTEXT = frozenset({"from", "to", "at", "for", "into", "via", "and", "vs", "or",
+                          "between", "versus", ""})

@@ -44,7 +44,7 @@ STOP_WORDS = frozenset(_STOP_TEXT.split())
 def _english() -> set[str]:
     words: set[str] = set()
     for group in (en.AGGREGATES, en.HIGH, en.LOW, en.GROUP_WORDS, en.FILLER, en.LIST_WORDS,
-                  en.LISTING_WORDS, en.EXPLICIT_LIST_WORDS, en.NUMBER_WORDS, en.MONTHS,
+                  en.LISTING_WORDS, en.EXPLICIT_LIST_WORDS, en.NUMBER_WORDS, en.SCALES, en.MONTHS,
                   en.YEAR_PREPOSITIONS, en.UNIT_WORDS, en.CALENDAR):
         words.update(group)
     for phrases in (en.MORE, en.LESS, en.COUNTING, en.MOST_COMMON, en.LEAST_COMMON):
@@ -110,6 +110,10 @@ def leftover(r: Reading, q: Question) -> list[str]:
     ignorable = KNOWN | _prepositions(r.vocab) | {n.lower() for n in r.vocab.nouns}
     if any(f[1] == "is null" for f in r.filters):  # "missing", "no recorded" were read
         ignorable |= en.MISSING | en.MISSING_WEAK | en.MISSING_RECORD
+    if r.difference:  # "change", "grew", "gap" were read
+        ignorable |= en.CHANGE_WORDS | en.FALL_WORDS | en.GAP_WORDS
+    if r.threshold:  # "first", "last"
+        ignorable |= en.FIRST_WORDS | en.LAST_WORDS
     read_words, used = _read_words(r), set(r.columns())
     if _shows_rows(r):  # whole rows are shown: every column the question names is there
         used |= {k for k in r.vocab.columns if "." not in k}

@@ -34,6 +34,9 @@ class Reading:
     unread: list[str] = field(default_factory=list)  # words neither used nor ignorable
     share: tuple[str, str, Any] | None = None  # the condition of "share of ... that ..."
     unit_out: tuple[str, float] | None = None  # "in kg": the unit asked for, the factor
+    # "change"/"gap", the column, and its two values: the answer is first minus second
+    difference: tuple[str, str, Any, Any] | None = None
+    threshold: tuple[str, str] | None = None  # ("min" | "max", the year column)
     per_group: bool = False  # "top 3 X in each Y": the limit applies within each Y
 
     def columns(self) -> list[str]:
@@ -42,6 +45,8 @@ class Reading:
         keys += [self.count] if self.count and self.count != "*" else []
         keys += [self.order_by] if self.order_by else []
         keys += [self.share[0]] if self.share else []
+        keys += [self.difference[1]] if self.difference else []
+        keys += [self.threshold[1]] if self.threshold else []
         return keys
 
 

@@ -8,6 +8,8 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from app.planners.offline import english as en
+from app.planners.offline.differences import difference
+from app.planners.offline.thresholds import threshold
 from app.planners.offline.tokens import Token
 
 if TYPE_CHECKING:
@@ -412,4 +414,4 @@ def join_keys(r: Reading, q: Question) -> None:
 
 ORDER = (value_filters, missing, numbers, between_years, months, direction, groups, time_groups,
          counts, most_distinct, which_groups, metrics, aggregate, distinct_values, listing,
-         merge_filters, sort_by, join_keys)
+         difference, threshold, merge_filters, sort_by, join_keys)

@@ -150,7 +150,7 @@ def _measures(r: Reading, n: Names) -> tuple[list[str], str, str]:
             f"number of distinct {r.count}", alias)
 
 
-def _winner_only(r: Reading) -> bool:
+def winner_only(r: Reading) -> bool:
     """"which country had the highest ..." over many countries: just the winner."""
     if r.limit is not None or not r.singular_group:
         return False
@@ -167,7 +167,7 @@ def _group_tail(r: Reading, n: Names, order_alias: str) -> tuple[list[str], str]
     limit = r.limit
     if r.direction:
         lines.append(f"ORDER BY {quote(order_alias)} {r.direction.upper()}, " + ", ".join(group))
-        limit = 1 if _winner_only(r) else limit
+        limit = 1 if winner_only(r) else limit
         words += ", " + ("highest" if r.direction == "desc" else "lowest") + " first"
     elif r.order_by and r.order_by in r.group:
         lines.append(f"ORDER BY {n.ref(r.order_by)}" + (" DESC" if r.direction else ""))
@@ -292,8 +292,11 @@ def top_rows(r: Reading) -> tuple[str, str] | None:
 
 def plan_sql(r: Reading) -> tuple[str, str]:
     """The first shape that fits: top rows, a value look-up, or an aggregate/list."""
-    from app.planners.offline.shares import share_query  # shares builds on this module
-    shaped = share_query(r) or top_rows(r) or value_lookup(r)
+    from app.planners.offline.differences import difference_query  # they build on this module
+    from app.planners.offline.shares import share_query
+    from app.planners.offline.thresholds import threshold_query
+    shaped = (difference_query(r) or threshold_query(r) or share_query(r) or top_rows(r)
+              or value_lookup(r))
     if shaped and r.unit_out:
         raise ValueError("a unit conversion is only written for aggregates")
     return shaped or write_sql(r)

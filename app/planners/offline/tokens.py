@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from app.planners.offline.english import CODE_CONTEXT, NUMBER_WORDS, SHORT_WORDS
+from app.planners.offline.english import CODE_CONTEXT, NUMBER_WORDS, SCALES, SHORT_WORDS
 from app.planners.offline.vocabulary import Vocabulary
 
 
@@ -48,7 +48,7 @@ class _Text:
         spans = []
         for m in re.finditer(pattern, text):
             before = re.findall(r"\w+", text[:m.start()])[-1:]
-            if after is not None and not (before and before[0].lower() in after):
+            if after is not None and (before[0].lower() if before else "") not in after:
                 continue
             if not any(self.taken[m.start():m.end()]):
                 self.taken[m.start():m.end()] = [True] * (m.end() - m.start())
@@ -117,4 +117,18 @@ def tokenize(question: str, v: Vocabulary) -> list[Token]:
     tokens = _values(text, v) + _nulls(text, v) + _columns(text, v, multi=True) + _nouns(text, v)
     tokens += _columns(text, v, multi=False) + _rest(text)
     tokens.sort(key=lambda t: t.start)
-    return tokens
+    return _scaled(tokens)
+
+
+def _scaled(tokens: list[Token]) -> list[Token]:
+    """"1 billion", "2.5 million": one number."""
+    out: list[Token] = []
+    for t in tokens:
+        prev = out[-1] if out else None
+        if t.kind == "word" and t.text in SCALES and prev is not None and prev.kind == "num":
+            value = prev.value * SCALES[t.text]
+            value = int(value) if float(value).is_integer() else value
+            out[-1] = Token("num", f"{prev.text} {t.text}", prev.start, t.end, value=value)
+        else:
+            out.append(t)
+    return out
