@@ -203,3 +203,35 @@ def test_first_or_last_year_past_a_threshold(question, catalog, duck):
 def test_first_without_a_year_is_not_read_as_a_threshold(catalog):
     plan = plan_question("first 5 flights over 4000 miles", catalog, [])
     assert not (isinstance(plan, Plan) and "MIN(year)" in plan.code)
+
+
+SUPERLATIVE_GROUPS = {
+    "poorest country in 1977":
+        "SELECT country FROM gapminder WHERE year = 1977 ORDER BY gdpPercap LIMIT 1",
+    "island with the lowest avg body mass":
+        "SELECT island FROM penguins GROUP BY island ORDER BY AVG(body_mass_g) LIMIT 1",
+    "busiest destination":
+        "SELECT dest FROM flights GROUP BY dest ORDER BY COUNT(*) DESC LIMIT 1",
+}
+
+
+@pytest.mark.parametrize("question", SUPERLATIVE_GROUPS)
+def test_a_superlative_beside_a_grouping_column_ranks_the_groups(question, catalog, duck):
+    plan, _ = answer(question, catalog, duck)
+    first = duck.execute(plan.code).fetchall()[0]
+    assert first[0] == reference(SUPERLATIVE_GROUPS[question], duck)[0][0]
+    assert " per " in plan.explanation and " first" in plan.explanation
+
+
+def test_by_after_a_passive_verb_is_not_a_grouping(catalog, duck):
+    plan, rows = answer("how many flights were operated by planes made by Airbus", catalog, duck)
+    assert rows == reference("SELECT COUNT(*) FROM flights JOIN planes USING (tailnum) "
+                             "WHERE planes.manufacturer = 'AIRBUS'", duck)
+    plan, rows = answer("total distance grouped by carrier", catalog, duck)
+    assert "GROUP BY" in plan.code
+
+
+def test_a_column_then_a_value_lists_the_column_values(catalog, duck):
+    _, rows = answer("countries in oceania", catalog, duck)
+    assert rows == reference("SELECT DISTINCT country FROM gapminder WHERE continent = "
+                             "'Oceania'", duck)

@@ -21,6 +21,12 @@ HIGH = {"highest", "largest", "biggest", "most", "greatest", "longest", "heavies
 LOW = {"lowest", "smallest", "least", "fewest", "shortest", "lightest", "bottom",
        "poorest", "minimum", "min"}
 GROUP_WORDS = {"by", "per", "each", "every", "across"}
+# Verbs before "by" that still group ("grouped by carrier"); other participles in -ed
+# ("operated by") and "made by" name an agent. ("flown by carrier" groups: people say so.)
+GROUPING_VERBS = {"grouped", "sorted", "ordered", "ranked", "aggregated", "summarized",
+                  "summarised", "bucketed", "segmented", "divided", "separated", "categorized",
+                  "categorised", "listed", "counted", "split", "broken", "tallied"}
+IRREGULAR_PARTICIPLES = {"made", "built"}
 FILLER = {"the", "a", "an", "each", "every", "of", "their", "its", "single", "individual",
           "different"}
 LIST_WORDS = {"which", "what", "list", "distinct", "unique", "different", "show", "name", "names"}

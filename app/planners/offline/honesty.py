@@ -95,26 +95,45 @@ def _shows_rows(r: Reading) -> bool:
     return r.listing or (plain and bool(r.limit if r.direction else r.filters))
 
 
+def _joined_nouns(r: Reading) -> set[str]:
+    """The nouns of the tables the reading joins ("planes" once planes.manufacturer is
+    used): they name the joined rows, not a column of their own."""
+    nouns: set[str] = set()
+    for name in r.joins:
+        table = r.vocab.dataset.table(name)
+        nouns.update((table.nouns if table else ()) or (name,))
+    return nouns
+
+
 def _unread(q: Question, i: int, ignorable: set[str], read_words: set[str],
             used: set[str]) -> bool:
     t = q.tokens[i]
     if t.kind == "word":
         return t.text not in ignorable and not t.text.isdigit() \
             and not _is_read(t.text, read_words)
-    return t.kind == "col" and t.column not in used and not t.weak and not _qualifies(q, i)
+    return t.kind == "col" and t.column not in used and not t.weak and not _qualifies(q, i) \
+        and t.text not in q.joined_nouns
+
+
+def _words_of_the_reading(r: Reading) -> set[str]:
+    """Words that were read when the reading has the part they express."""
+    parts = (
+        (any(f[1] == "is null" for f in r.filters),  # "missing", "no recorded"
+         en.MISSING | en.MISSING_WEAK | en.MISSING_RECORD),
+        (r.difference, en.CHANGE_WORDS | en.FALL_WORDS | en.GAP_WORDS),  # "grew", "gap"
+        (r.group, en.GROUPING_VERBS | {"down"}),  # "grouped by", "broken down by"
+        (r.threshold, en.FIRST_WORDS | en.LAST_WORDS),  # "first", "last"
+    )
+    return {w for present, words in parts if present for w in words}
 
 
 def leftover(r: Reading, q: Question) -> list[str]:
     """Words of the question the reading neither used nor may ignore, and column
     mentions it gave no role ("richest country" read without the country)."""
     ignorable = KNOWN | _prepositions(r.vocab) | {n.lower() for n in r.vocab.nouns}
-    if any(f[1] == "is null" for f in r.filters):  # "missing", "no recorded" were read
-        ignorable |= en.MISSING | en.MISSING_WEAK | en.MISSING_RECORD
-    if r.difference:  # "change", "grew", "gap" were read
-        ignorable |= en.CHANGE_WORDS | en.FALL_WORDS | en.GAP_WORDS
-    if r.threshold:  # "first", "last"
-        ignorable |= en.FIRST_WORDS | en.LAST_WORDS
+    ignorable |= _words_of_the_reading(r)
     read_words, used = _read_words(r), set(r.columns())
+    q.joined_nouns = _joined_nouns(r)
     if _shows_rows(r):  # whole rows are shown: every column the question names is there
         used |= {k for k in r.vocab.columns if "." not in k}
     out = [t.text for i, t in enumerate(q.tokens) if _unread(q, i, ignorable, read_words, used)]

@@ -59,6 +59,7 @@ class Question:
     words: set[str]  # every word as written, including those inside column mentions
     used: set[int] = field(default_factory=set)  # indexes of col tokens that got a role
     counting: bool = False
+    joined_nouns: set[str] = field(default_factory=set)  # set by the honesty rule
 
 
 def read(question: str, vocab: Vocabulary) -> Reading:

@@ -218,6 +218,14 @@ def direction(r: Reading, q: Question) -> None:
         r.direction, r.count = "asc", "*"
 
 
+def _agent(tokens: list[Token], i: int) -> bool:
+    """"operated by", "made by": the "by" of a passive verb names who did it, not a
+    grouping ("grouped by", "broken down by" do group)."""
+    before = tokens[i - 1].text if i > 0 and tokens[i - 1].kind == "word" else ""
+    return (before.endswith("ed") or before in en.IRREGULAR_PARTICIPLES) \
+        and before not in en.GROUPING_VERBS
+
+
 def groups(r: Reading, q: Question) -> None:
     """"by X", "per X", "for each X", "across X", and "and Y" after those."""
     tokens = q.tokens
@@ -227,8 +235,8 @@ def groups(r: Reading, q: Question) -> None:
         j = _next_col(tokens, i)
         if j is None or j in q.used:
             continue
-        if t.text == "by" and _is_metric(r.vocab, tokens[j].column):
-            continue  # "top 5 destinations by number of flights" / "by average delay"
+        if t.text == "by" and (_is_metric(r.vocab, tokens[j].column) or _agent(tokens, i)):
+            continue  # "top 5 destinations by number of flights", "flown by planes made ..."
         _add_group(r, q, j)
         k = j + 1
         while k + 1 < len(tokens) and tokens[k].text == "and" and tokens[k + 1].kind == "col" \
@@ -311,6 +319,30 @@ def which_groups(r: Reading, q: Question) -> None:
             r.singular_group = _singular(r, q, t)
 
 
+def _beside_superlative(tokens: list[Token], i: int) -> bool:
+    """"richest country", "busiest origin airport", "species with the longest ...":
+    the superlative right before the column, or "with (the)" and it right after."""
+    words = en.HIGH | en.LOW
+    if i > 0 and tokens[i - 1].text in words:
+        return True
+    after = [x.text for x in tokens[i + 1:i + 4]]
+    return bool(after) and after[0] == "with" and bool(set(after[1:3]) & words)
+
+
+def superlative_groups(r: Reading, q: Question) -> None:
+    """A superlative about a column that names groups, without "which": the ranking of
+    those groups ("richest country in 2007" = the country with the highest value)."""
+    measured = r.count or any(_metric_candidate(r, q, i, t) for i, t in enumerate(q.tokens))
+    if not r.direction or r.group or not measured:
+        return  # "the smallest country": nothing says smallest in what
+    for i, t in enumerate(q.tokens):
+        if t.kind == "col" and i not in q.used and _groupable(r.vocab, t.column) \
+                and _beside_superlative(q.tokens, i):
+            _add_group(r, q, i)
+            r.singular_group = _singular(r, q, t)
+            return
+
+
 def _metric_candidate(r: Reading, q: Question, i: int, t: Token) -> bool:
     v = r.vocab
     return (t.kind == "col" and i not in q.used and t.column not in r.group
@@ -349,7 +381,9 @@ def _measured(r: Reading) -> bool:
 
 def distinct_values(r: Reading, q: Question) -> None:
     """"which species live on Dream island", "list the continents"."""
-    if _measured(r) or not (q.words & en.LIST_WORDS or "are there" in q.low):
+    starts_with_column = bool(q.tokens) and q.tokens[0].kind == "col"  # "countries in asia"
+    if _measured(r) or not (q.words & en.LIST_WORDS or "are there" in q.low
+                            or starts_with_column):
         return
     filtered = {f[0] for f in r.filters if f[1] == "="}
     for i, t in enumerate(q.tokens):
@@ -413,5 +447,5 @@ def join_keys(r: Reading, q: Question) -> None:
 
 
 ORDER = (value_filters, missing, numbers, between_years, months, direction, groups, time_groups,
-         counts, most_distinct, which_groups, metrics, aggregate, distinct_values, listing,
+         counts, most_distinct, which_groups, superlative_groups, metrics, aggregate, distinct_values, listing,
          difference, threshold, merge_filters, sort_by, join_keys)
