@@ -45,6 +45,7 @@ class Column:
     value_aliases: tuple[tuple[str, Any], ...] = ()
     prepositions: tuple[str, ...] = ()
     null_phrases: tuple[str, ...] = ()
+    condition_phrases: tuple[tuple[str, str], ...] = ()  # ("arrived late", "> 0")
     # A derived column (the table's "derived" entries): the DuckDB expression over the
     # table's columns that computes it; empty for a column of the file.
     expression: str = ""
@@ -254,6 +255,7 @@ def _column(described: tuple[Any, ...], spec: dict[str, Any]) -> Column:
         value_aliases=tuple(spec.get("value_aliases", {}).items()),
         prepositions=tuple(spec.get("prepositions", [])),
         null_phrases=tuple(spec.get("null_phrases", [])),
+        condition_phrases=tuple(spec.get("condition_phrases", {}).items()),
         expression=spec.get("expression", ""),
     )
 

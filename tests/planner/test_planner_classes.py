@@ -235,3 +235,39 @@ def test_a_column_then_a_value_lists_the_column_values(catalog, duck):
     _, rows = answer("countries in oceania", catalog, duck)
     assert rows == reference("SELECT DISTINCT country FROM gapminder WHERE continent = "
                              "'Oceania'", duck)
+
+
+CONDITIONS = {
+    "how many flights arrived late": "SELECT COUNT(*) FROM flights WHERE arr_delay > 0",
+    "avg air time of flights that left early":
+        "SELECT AVG(air_time) FROM flights WHERE dep_delay < 0",
+    "what percentage of united flights arrived late":
+        "SELECT 100.0 * COUNT(*) FILTER (WHERE arr_delay > 0) / COUNT(arr_delay) FROM flights "
+        "WHERE carrier = 'UA'",
+    "what share of flights to ord were cancelled":
+        "SELECT 100.0 * COUNT(*) FILTER (WHERE dep_time IS NULL) / COUNT(*) FROM flights "
+        "WHERE dest = 'ORD'",
+    "% of penguins with unknown sex":
+        "SELECT 100.0 * COUNT(*) FILTER (WHERE sex IS NULL) / COUNT(*) FROM penguins",
+}
+
+
+@pytest.mark.parametrize("question", CONDITIONS)
+def test_conditions_the_manifest_names_and_shares_of_them(question, catalog, duck):
+    plan, rows = answer(question, catalog, duck)
+    same(rows, reference(CONDITIONS[question], duck))
+    if "cancelled" in question or "unknown" in question:
+        assert "is missing (no value recorded), in %" in plan.explanation
+
+
+def test_a_measure_after_a_value_is_not_taken_for_a_noun(catalog):
+    """"JFK arrived late" once came back as the count of all JFK flights."""
+    answer = plan_question("how many flights from jfk air time", catalog, [])
+    assert isinstance(answer, CannotPlan) and "'air time'" in answer.message
+
+
+def test_how_many_of_a_value_then_a_noun_counts_the_noun(catalog, duck):
+    """"how many asian countries": 33 countries, not 396 rows of Asian countries."""
+    _, rows = answer("how many asian countries are there", catalog, duck)
+    assert rows == reference("SELECT COUNT(DISTINCT country) FROM gapminder "
+                             "WHERE continent = 'Asia'", duck)

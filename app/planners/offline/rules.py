@@ -101,6 +101,13 @@ def _said_missing(r: Reading, q: Question, i: int) -> bool:
     return _countable(r.vocab, tokens[i].column) or bool(near & en.MISSING_RECORD)
 
 
+def stated_conditions(r: Reading, q: Question) -> None:
+    """Words the manifest declares as a condition: "arrived late" is arr_delay > 0."""
+    for t in q.tokens:
+        if t.kind == "cond" and (t.column, *t.value) not in r.filters:
+            r.filters.append((t.column, *t.value))  # type: ignore[arg-type]
+
+
 def missing(r: Reading, q: Question) -> None:
     """Rows where a column is empty: said in words ("no recorded sex") or with a word the
     manifest declares for it ("cancelled" for a departure time)."""
@@ -267,6 +274,8 @@ def counts(r: Reading, q: Question) -> None:
     m = re.search(r"(how many|number of|count of|count the|count)\s+(?:different |distinct |"
                   r"unique |the )?", q.low)
     nxt = _token_after(q, m.end()) if m else None
+    if nxt is not None and nxt + 1 < len(q.tokens) and q.tokens[nxt].kind == "val":
+        nxt += 1  # "how many asian countries": the noun after the value is counted
     if nxt is not None and q.tokens[nxt].kind == "col" and nxt not in q.used \
             and _countable(r.vocab, q.tokens[nxt].column):
         r.count = q.tokens[nxt].column
@@ -446,6 +455,6 @@ def join_keys(r: Reading, q: Question) -> None:
         r.joins[table] = next((i for i, k in enumerate(keys) if before & set(k.prepositions)), 0)
 
 
-ORDER = (value_filters, missing, numbers, between_years, months, direction, groups, time_groups,
+ORDER = (value_filters, stated_conditions, missing, numbers, between_years, months, direction, groups, time_groups,
          counts, most_distinct, which_groups, superlative_groups, metrics, aggregate, distinct_values, listing,
          difference, threshold, merge_filters, sort_by, join_keys)

@@ -14,7 +14,8 @@ from app.planners.offline.vocabulary import Vocabulary
 @dataclass
 class Token:
     # "col" | "val" | "num" | "word" | "ds" (a word naming the dataset's rows) | "null"
-    # (a word the manifest says means a column is empty: "cancelled")
+    # (a word the manifest says means a column is empty: "cancelled") | "cond" (words the
+    # manifest says mean a condition: "arrived late")
     kind: str
     text: str  # the words as written (lower-case)
     start: int
@@ -77,6 +78,12 @@ def _nulls(text: _Text, v: Vocabulary) -> list[Token]:
             for phrase, key in v.null_phrases for start, end in text.claim(phrase)]
 
 
+def _conditions(text: _Text, v: Vocabulary) -> list[Token]:
+    return [Token("cond", phrase, start, end, key, value=(op, number))
+            for phrase, key, op, number in v.condition_phrases
+            for start, end in text.claim(phrase)]
+
+
 def _columns(text: _Text, v: Vocabulary, multi: bool) -> list[Token]:
     tokens = []
     for i in text.candidates(v.phrase_index):
@@ -109,12 +116,14 @@ def _rest(text: _Text) -> list[Token]:
 
 
 def tokenize(question: str, v: Vocabulary) -> list[Token]:
-    """Values first (longest first), then the words meaning a column is empty, then
+    """Values first (longest first), then the words meaning a condition or an empty
+    column, then
     multi-word column phrases, then words naming the dataset's rows ("flights" before
     the column "flight", after "flight number"), then one-word column names, then
     numbers and words."""
     text = _Text(question)
-    tokens = _values(text, v) + _nulls(text, v) + _columns(text, v, multi=True) + _nouns(text, v)
+    tokens = _values(text, v) + _conditions(text, v) + _nulls(text, v)
+    tokens += _columns(text, v, multi=True) + _nouns(text, v)
     tokens += _columns(text, v, multi=False) + _rest(text)
     tokens.sort(key=lambda t: t.start)
     return _scaled(tokens)
