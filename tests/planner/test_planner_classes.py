@@ -271,3 +271,23 @@ def test_how_many_of_a_value_then_a_noun_counts_the_noun(catalog, duck):
     _, rows = answer("how many asian countries are there", catalog, duck)
     assert rows == reference("SELECT COUNT(DISTINCT country) FROM gapminder "
                              "WHERE continent = 'Asia'", duck)
+
+
+CALENDAR_AND_PLACES = {
+    "avg dep delay in sept": "SELECT AVG(dep_delay) FROM flights WHERE month = 9",
+    "how many flights on july 4": "SELECT COUNT(*) FROM flights WHERE month = 7 AND day = 4",
+    "avg arrival delay in febuary": "SELECT AVG(arr_delay) FROM flights WHERE month = 2",
+    "how many flights from newark to denver":
+        "SELECT COUNT(*) FROM flights WHERE origin = 'EWR' AND dest = 'DEN'",
+}
+
+
+@pytest.mark.parametrize("question", CALENDAR_AND_PLACES)
+def test_month_abbreviations_days_and_city_names(question, catalog, duck):
+    plan, rows = answer(question, catalog, duck)
+    same(rows, reference(CALENDAR_AND_PLACES[question], duck))
+    assert "LIMIT" not in plan.code  # "july 4" is a day, not a top 4
+
+
+def test_a_month_word_means_nothing_without_a_month_column(catalog):
+    assert isinstance(plan_question("avg body mass of penguins in dec", catalog, []), CannotPlan)

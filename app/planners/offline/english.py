@@ -41,6 +41,10 @@ SCALES = {"thousand": 1_000, "k": 1_000, "million": 1_000_000, "millions": 1_000
           "bn": 1_000_000_000}
 MONTHS = ["january", "february", "march", "april", "may", "june", "july", "august",
           "september", "october", "november", "december"]
+# Month names as people shorten them; "may" is a month already, "mar" is not an English
+# word worth guarding.
+MONTH_ABBREVIATIONS = {"jan": 1, "feb": 2, "mar": 3, "apr": 4, "jun": 6, "jul": 7, "aug": 8,
+                       "sep": 9, "sept": 9, "oct": 10, "nov": 11, "dec": 12}
 MORE = ("more than", "greater than", "longer than", "over", "above", "at least", "exceeding",
         "bigger than", "higher than", "larger than", "heavier than", "exceed", "exceeds",
     "exceeded", "go over", "went over", "goes over", "surpassed")

@@ -136,7 +136,7 @@ def leftover(r: Reading, q: Question) -> list[str]:
     """Words of the question the reading neither used nor may ignore, and column
     mentions it gave no role ("richest country" read without the country)."""
     ignorable = KNOWN | _prepositions(r.vocab) | {n.lower() for n in r.vocab.nouns}
-    ignorable |= _words_of_the_reading(r)
+    ignorable |= _words_of_the_reading(r) | q.read
     read_words, used = _read_words(r), set(r.columns())
     q.joined_nouns = _joined_nouns(r)
     if _shows_rows(r):  # whole rows are shown: every column the question names is there

@@ -60,6 +60,7 @@ class Question:
     used: set[int] = field(default_factory=set)  # indexes of col tokens that got a role
     counting: bool = False
     joined_nouns: set[str] = field(default_factory=set)  # set by the honesty rule
+    read: set[str] = field(default_factory=set)  # words a rule read ("febuary" as February)
 
 
 def read(question: str, vocab: Vocabulary) -> Reading:

@@ -4,6 +4,7 @@ ones decided (a column used as a filter is not also a metric)."""
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -134,6 +135,16 @@ def _year_filter(r: Reading, q: Question, i: int, t: Token) -> bool:
     return True  # a "between" pair is handled by between_years
 
 
+def _day_of_month(r: Reading, q: Question, i: int, t: Token) -> bool:
+    """"feb 14", "march 3": the day of the month, when the data has one."""
+    day_col = r.vocab.calendar("day")
+    after_month = i > 0 and q.tokens[i - 1].kind == "word" and month_of(q.tokens[i - 1].text)
+    if not (day_col and after_month and isinstance(t.value, int) and 1 <= t.value <= 31):
+        return False
+    r.filters.append((day_col, "=", t.value))
+    return True
+
+
 def _converted(value: float, written: str, column_unit: str) -> float:
     """1000 m against a column in feet -> 3280.84; 2 hours against minutes -> 120."""
     factor = en.CONVERSIONS.get((written, column_unit.lower()))
@@ -182,7 +193,7 @@ def numbers(r: Reading, q: Question) -> None:
             continue
         before = q.low[max(0, t.start - 16):t.start].rstrip()
         cmp = ">" if before.endswith(en.MORE) else "<" if before.endswith(en.LESS) else None
-        if cmp is None and _year_filter(r, q, i, t):
+        if cmp is None and (_year_filter(r, q, i, t) or _day_of_month(r, q, i, t)):
             continue
         if cmp and _comparison(r, q, i, t, cmp):
             continue
@@ -197,14 +208,27 @@ def between_years(r: Reading, q: Question) -> None:
         r.filters.append((year_col, "between", (int(between.group(1)), int(between.group(2)))))
 
 
+def month_of(word: str) -> int | None:
+    """"march", "mar", "febuary" (a near spelling of a long name) -> the month number."""
+    if word in en.MONTHS:
+        return en.MONTHS.index(word) + 1
+    if word in en.MONTH_ABBREVIATIONS:
+        return en.MONTH_ABBREVIATIONS[word]
+    near = difflib.get_close_matches(word, en.MONTHS, n=1, cutoff=0.85) if len(word) > 5 else []
+    return en.MONTHS.index(near[0]) + 1 if near else None
+
+
 def months(r: Reading, q: Question) -> None:
     month_col = r.vocab.calendar("month")
     if not month_col:
         return
     modal_may = bool(re.search(r"\bmay (i|we|you|be|have)\b", q.low))
-    for index, name in enumerate(en.MONTHS, start=1):
-        if name in q.words and not (name == "may" and modal_may):
-            r.filters.append((month_col, "=", index))
+    for t in q.tokens:
+        index = month_of(t.text) if t.kind == "word" else None
+        if index and not (t.text == "may" and modal_may):
+            q.read.add(t.text)
+            if (month_col, "=", index) not in r.filters:
+                r.filters.append((month_col, "=", index))
 
 
 # --- order, groups, counts -------------------------------------------------------------------
