@@ -291,3 +291,9 @@ def test_month_abbreviations_days_and_city_names(question, catalog, duck):
 
 def test_a_month_word_means_nothing_without_a_month_column(catalog):
     assert isinstance(plan_question("avg body mass of penguins in dec", catalog, []), CannotPlan)
+
+
+def test_a_word_at_the_start_is_not_an_airport_code(catalog):
+    """"day with the most flights" once listed the flights to Dayton (DAY)."""
+    plan = plan_question("day with the most flights", catalog, [])
+    assert not (isinstance(plan, Plan) and "'DAY'" in plan.code)

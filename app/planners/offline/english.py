@@ -108,7 +108,7 @@ _SHORT_TEXT = (
     "one our out own per see she the too two use was way who why yes yet you"
 )
 SHORT_WORDS = frozenset(_SHORT_TEXT.split())
-# The words after which a lower-case code is read as the code ("from jfk", "to lax");
-# "" is the start of the question ("jfk vs lga avg delay").
+# The words after which a lower-case code is read as the code ("from jfk", "to lax").
+# Not the start of a question: "day with the most flights" is not Dayton (DAY).
 CODE_CONTEXT = frozenset({"from", "to", "at", "for", "into", "via", "and", "vs", "or",
-                          "between", "versus", ""})
+                          "between", "versus"})
