@@ -44,6 +44,11 @@ class Column:
     weak_synonyms: tuple[str, ...] = ()
     value_aliases: tuple[tuple[str, Any], ...] = ()
     prepositions: tuple[str, ...] = ()
+    null_phrases: tuple[str, ...] = ()
+    condition_phrases: tuple[tuple[str, str], ...] = ()  # ("arrived late", "> 0")
+    # A derived column (the table's "derived" entries): the DuckDB expression over the
+    # table's columns that computes it; empty for a column of the file.
+    expression: str = ""
 
     @property
     def is_numeric(self) -> bool:
@@ -65,6 +70,7 @@ class Table:
     row_noun: str = "rows"
     # column -> distinct values (low-cardinality text columns and integer years)
     values: dict[str, list[Any]] = field(default_factory=dict)
+    derived: list[Column] = field(default_factory=list)  # computed columns, asked like columns
     _sample: list[list[Any]] | None = field(default=None, repr=False)
 
     @property
@@ -248,7 +254,26 @@ def _column(described: tuple[Any, ...], spec: dict[str, Any]) -> Column:
         weak_synonyms=tuple(spec.get("weak_synonyms", [])),
         value_aliases=tuple(spec.get("value_aliases", {}).items()),
         prepositions=tuple(spec.get("prepositions", [])),
+        null_phrases=tuple(spec.get("null_phrases", [])),
+        condition_phrases=tuple(spec.get("condition_phrases", {}).items()),
+        expression=spec.get("expression", ""),
     )
+
+
+def _derived(con: duckdb.DuckDBPyConnection, where: str, name: str, file: Path,
+             specs: list[dict[str, Any]]) -> list[Column]:
+    """The table's derived columns, each expression tried against the file's columns so
+    a typo fails at start-up, naming the column, not at the first question."""
+    derived = []
+    for spec in specs:
+        try:
+            con.execute(view_sql(name, file))
+            con.execute(f"DESCRIBE SELECT {spec['expression']} FROM {name}")
+        except duckdb.Error as exc:
+            raise CatalogError(f"{where}, derived column {spec['name']!r}, field 'expression': "
+                               f"{exc}") from None
+        derived.append(_column((spec["name"], spec["type"]), spec))
+    return derived
 
 
 def _measured(spec: dict[str, Any]) -> bool:
@@ -280,6 +305,7 @@ def _table(con: duckdb.DuckDBPyConnection, root: Path, dataset: str, name: str,
         name=name, description=spec.get("description", ""), file=file,
         row_count=int(row_count), columns=columns, nouns=tuple(spec.get("nouns", [])),
         row_noun=spec.get("row_noun", "rows"), values=values,
+        derived=_derived(con, where, name, file, spec.get("derived", [])),
     )
 
 

@@ -85,11 +85,12 @@ def _check_references(data: dict[str, Any], source: str) -> None:
                     f"used by dataset {owner[table]!r}; table names become view names and must "
                     "be unique across the manifest")
             owner[table] = name
-            seen = [c["name"].lower() for c in spec["columns"]]
+            seen = [c["name"].lower() for c in spec["columns"] + spec.get("derived", [])]
             dupes = sorted({c for c in seen if seen.count(c) > 1})
             if dupes:
                 raise ManifestError(f"{source}: dataset {name!r}, table {table!r}: duplicate "
-                                    f"column names {', '.join(dupes)}")
+                                    f"column names {', '.join(dupes)} (derived columns "
+                                    "included)")
         for i, key in enumerate(ds.get("keys", [])):
             _check_key(source, name, ds, i, key)
 

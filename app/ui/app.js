@@ -10,6 +10,7 @@ import {
   renderRequestFailure,
 } from "./lib/answer.js";
 import { renderDatasets, renderSuggestions } from "./lib/catalog.js";
+import { withChart } from "./lib/chart.js";
 import { renderIsolationNotice } from "./lib/readiness.js";
 import { announce, h, replaceChildren } from "./lib/dom.js";
 import { markPage, renderAccount, signOut } from "./lib/account.js";
@@ -255,7 +256,8 @@ async function openConversation(id, { quiet = false } = {}) {
   replaceChildren(
     ui.messages,
     (conversation.messages || []).map((answer) =>
-      h("li", { class: "turn" }, renderQuestion(answer.question), renderAnswer(answer, answerContext)),
+      h("li", { class: "turn" }, renderQuestion(answer.question),
+        withChart(renderAnswer(answer, answerContext), answer)),
     ),
   );
   updateWelcome();
@@ -325,7 +327,7 @@ async function ask(question, dataset) {
   setBusy(true);
   try {
     const answer = await chatOnce(body, pending);
-    pending.el.replaceWith(renderAnswer(answer, answerContext));
+    pending.el.replaceWith(withChart(renderAnswer(answer, answerContext), answer));
     const rows = answer.result && answer.result.status === "ok"
       ? ` ${answer.result.row_count} rows.` : "";
     announce(`Answer: ${answer.message || ""}${rows}`);

@@ -19,13 +19,20 @@ sys.path.insert(0, str(ROOT / "tests" / "api"))
 from agent_server import RunningServer, server_settings
 
 QUESTIONS = ROOT / "eval" / "questions.json"
-# What the offline planner achieves on eval/questions.json today (223 questions): the
+# What the offline planner achieves on eval/questions.json today (261 questions): the
 # floor for correct answers and the ceiling for confidently wrong ones. Raise the first
 # and lower the second as the planner improves; never the other way round. Before the
-# honesty rule it was 141 correct and 75 confidently wrong; with it 140 and 3;
-# with shares and lower-case codes 153 and 3.
-MIN_CORRECT = 153
-MAX_CONFIDENTLY_WRONG = 3
+# honesty rule it was 141 correct and 75 confidently wrong (of 223); with it 140 and 3;
+# with shares and lower-case codes 153 and 3. 29 questions were then added, written
+# before the classes they test (154 correct and 7 confidently wrong of 252 then); with
+# missing values, derived columns, units, top N per group, changes, gaps and
+# thresholds 213 and 2; with superlatives beside a grouping column 223 and 0. 9 more
+# questions written first (3 of them confidently wrong then); with conditions the
+# manifest names, shares of missing values, months and city names 241 of 261 and 0;
+# 240 once a lower-case code at the start of a question was no longer read as a code
+# ("day with the most flights" is not Dayton).
+MIN_CORRECT = 240
+MAX_CONFIDENTLY_WRONG = 0
 
 
 def test_extra_columns_and_row_order_do_not_matter() -> None:

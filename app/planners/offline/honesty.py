@@ -44,7 +44,7 @@ STOP_WORDS = frozenset(_STOP_TEXT.split())
 def _english() -> set[str]:
     words: set[str] = set()
     for group in (en.AGGREGATES, en.HIGH, en.LOW, en.GROUP_WORDS, en.FILLER, en.LIST_WORDS,
-                  en.LISTING_WORDS, en.EXPLICIT_LIST_WORDS, en.NUMBER_WORDS, en.MONTHS,
+                  en.LISTING_WORDS, en.EXPLICIT_LIST_WORDS, en.NUMBER_WORDS, en.SCALES, en.MONTHS,
                   en.YEAR_PREPOSITIONS, en.UNIT_WORDS, en.CALENDAR):
         words.update(group)
     for phrases in (en.MORE, en.LESS, en.COUNTING, en.MOST_COMMON, en.LEAST_COMMON):
@@ -80,13 +80,17 @@ def _is_read(word: str, read_words: set[str]) -> bool:
     return bool(len(word) > 4 and difflib.get_close_matches(word, read_words, n=1, cutoff=0.8))
 
 
-def _qualifies(q: Question, i: int) -> bool:
+def _qualifies(r: Reading, q: Question, i: int) -> bool:
     """A column mention that is a unit after a number ("2 hours") or a noun after a
-    value ("Asian countries"), not a column of its own."""
+    value ("Asian countries"), not a column of its own. A measure after a value ("JFK
+    arrived late") is not a noun: it is a condition or a measure left unread."""
     before = q.tokens[i - 1] if i > 0 else None
     if before is None:
         return False
-    return before.kind == "val" or (before.kind == "num" and q.tokens[i].text in en.UNIT_WORDS)
+    column = r.vocab.column(q.tokens[i].column)
+    noun = column is not None and not column.is_numeric
+    return (before.kind == "val" and noun) or (
+        before.kind == "num" and q.tokens[i].text in en.UNIT_WORDS)
 
 
 def _shows_rows(r: Reading) -> bool:
@@ -95,23 +99,49 @@ def _shows_rows(r: Reading) -> bool:
     return r.listing or (plain and bool(r.limit if r.direction else r.filters))
 
 
-def _unread(q: Question, i: int, ignorable: set[str], read_words: set[str],
+def _joined_nouns(r: Reading) -> set[str]:
+    """The nouns of the tables the reading joins ("planes" once planes.manufacturer is
+    used): they name the joined rows, not a column of their own."""
+    nouns: set[str] = set()
+    for name in r.joins:
+        table = r.vocab.dataset.table(name)
+        nouns.update((table.nouns if table else ()) or (name,))
+    return nouns
+
+
+def _unread(r: Reading, q: Question, i: int, ignorable: set[str], read_words: set[str],
             used: set[str]) -> bool:
     t = q.tokens[i]
     if t.kind == "word":
         return t.text not in ignorable and not t.text.isdigit() \
             and not _is_read(t.text, read_words)
-    return t.kind == "col" and t.column not in used and not t.weak and not _qualifies(q, i)
+    return t.kind == "col" and t.column not in used and not t.weak \
+        and not _qualifies(r, q, i) and t.text not in q.joined_nouns
+
+
+def _words_of_the_reading(r: Reading) -> set[str]:
+    """Words that were read when the reading has the part they express."""
+    parts = (
+        (any(f[1] == "is null" for f in r.filters + [r.share or ("", "", None)]),
+         # "missing", "no recorded"
+         en.MISSING | en.MISSING_WEAK | en.MISSING_RECORD),
+        (r.difference, en.CHANGE_WORDS | en.FALL_WORDS | en.GAP_WORDS),  # "grew", "gap"
+        (r.group, en.GROUPING_VERBS | {"down"}),  # "grouped by", "broken down by"
+        (r.threshold, en.FIRST_WORDS | en.LAST_WORDS),  # "first", "last"
+    )
+    return {w for present, words in parts if present for w in words}
 
 
 def leftover(r: Reading, q: Question) -> list[str]:
     """Words of the question the reading neither used nor may ignore, and column
     mentions it gave no role ("richest country" read without the country)."""
     ignorable = KNOWN | _prepositions(r.vocab) | {n.lower() for n in r.vocab.nouns}
+    ignorable |= _words_of_the_reading(r) | q.read
     read_words, used = _read_words(r), set(r.columns())
+    q.joined_nouns = _joined_nouns(r)
     if _shows_rows(r):  # whole rows are shown: every column the question names is there
         used |= {k for k in r.vocab.columns if "." not in k}
-    out = [t.text for i, t in enumerate(q.tokens) if _unread(q, i, ignorable, read_words, used)]
+    out = [t.text for i, t in enumerate(q.tokens) if _unread(r, q, i, ignorable, read_words, used)]
     if r.share:  # the share words were read
         return [w for w in out if w not in SHARE_WORDS]
     return out + (["%"] if "%" in q.text else [])

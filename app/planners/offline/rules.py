@@ -4,10 +4,13 @@ ones decided (a column used as a filter is not also a metric)."""
 
 from __future__ import annotations
 
+import difflib
 import re
 from typing import TYPE_CHECKING, Any
 
 from app.planners.offline import english as en
+from app.planners.offline.differences import difference
+from app.planners.offline.thresholds import threshold
 from app.planners.offline.tokens import Token
 
 if TYPE_CHECKING:
@@ -79,6 +82,44 @@ def value_filters(r: Reading, q: Question) -> None:
             r.filters.append((col, "=", t.value))
 
 
+def _word_at(tokens: list[Token], j: int, step: int, skip: set[str]) -> Token | None:
+    """The first word from position j in direction step that is not in skip."""
+    while 0 <= j < len(tokens) and tokens[j].kind == "word" and tokens[j].text in skip:
+        j += step
+    return tokens[j] if 0 <= j < len(tokens) and tokens[j].kind == "word" else None
+
+
+def _said_missing(r: Reading, q: Question, i: int) -> bool:
+    """"no recorded sex", "missing body mass", "tailnum unknown", "without a sex"."""
+    tokens = q.tokens
+    before = _word_at(tokens, i - 1, -1, en.MISSING_SKIP)
+    after = _word_at(tokens, i + 1, 1, {"is", "was", "are", "were", "not"})
+    if (before and before.text in en.MISSING) or (after and after.text in en.MISSING):
+        return True
+    if not (before and before.text in en.MISSING_WEAK):
+        return False
+    near = {x.text for x in tokens[max(0, i - 3):i + 2] if x.kind == "word"}
+    return _countable(r.vocab, tokens[i].column) or bool(near & en.MISSING_RECORD)
+
+
+def stated_conditions(r: Reading, q: Question) -> None:
+    """Words the manifest declares as a condition: "arrived late" is arr_delay > 0."""
+    for t in q.tokens:
+        if t.kind == "cond" and (t.column, *t.value) not in r.filters:
+            r.filters.append((t.column, *t.value))  # type: ignore[arg-type]
+
+
+def missing(r: Reading, q: Question) -> None:
+    """Rows where a column is empty: said in words ("no recorded sex") or with a word the
+    manifest declares for it ("cancelled" for a departure time)."""
+    for i, t in enumerate(q.tokens):
+        named = t.kind == "col" and i not in q.used and _said_missing(r, q, i)
+        if t.kind == "null" or named:
+            if (t.column, "is null", None) not in r.filters:
+                r.filters.append((t.column, "is null", None))  # type: ignore[arg-type]
+            q.used.add(i)
+
+
 def _year_filter(r: Reading, q: Question, i: int, t: Token) -> bool:
     year_col = r.vocab.calendar("year")
     prev = _prev(q.tokens, i)
@@ -92,6 +133,16 @@ def _year_filter(r: Reading, q: Question, i: int, t: Token) -> bool:
     if not (prev == "between" or (prev == "and" and i >= 2 and q.tokens[i - 2].kind == "num")):
         r.filters.append((year_col, en.YEAR_OPERATORS.get(prev, "="), t.value))
     return True  # a "between" pair is handled by between_years
+
+
+def _day_of_month(r: Reading, q: Question, i: int, t: Token) -> bool:
+    """"feb 14", "march 3": the day of the month, when the data has one."""
+    day_col = r.vocab.calendar("day")
+    after_month = i > 0 and q.tokens[i - 1].kind == "word" and month_of(q.tokens[i - 1].text)
+    if not (day_col and after_month and isinstance(t.value, int) and 1 <= t.value <= 31):
+        return False
+    r.filters.append((day_col, "=", t.value))
+    return True
 
 
 def _converted(value: float, written: str, column_unit: str) -> float:
@@ -142,7 +193,7 @@ def numbers(r: Reading, q: Question) -> None:
             continue
         before = q.low[max(0, t.start - 16):t.start].rstrip()
         cmp = ">" if before.endswith(en.MORE) else "<" if before.endswith(en.LESS) else None
-        if cmp is None and _year_filter(r, q, i, t):
+        if cmp is None and (_year_filter(r, q, i, t) or _day_of_month(r, q, i, t)):
             continue
         if cmp and _comparison(r, q, i, t, cmp):
             continue
@@ -157,14 +208,27 @@ def between_years(r: Reading, q: Question) -> None:
         r.filters.append((year_col, "between", (int(between.group(1)), int(between.group(2)))))
 
 
+def month_of(word: str) -> int | None:
+    """"march", "mar", "febuary" (a near spelling of a long name) -> the month number."""
+    if word in en.MONTHS:
+        return en.MONTHS.index(word) + 1
+    if word in en.MONTH_ABBREVIATIONS:
+        return en.MONTH_ABBREVIATIONS[word]
+    near = difflib.get_close_matches(word, en.MONTHS, n=1, cutoff=0.85) if len(word) > 5 else []
+    return en.MONTHS.index(near[0]) + 1 if near else None
+
+
 def months(r: Reading, q: Question) -> None:
     month_col = r.vocab.calendar("month")
     if not month_col:
         return
     modal_may = bool(re.search(r"\bmay (i|we|you|be|have)\b", q.low))
-    for index, name in enumerate(en.MONTHS, start=1):
-        if name in q.words and not (name == "may" and modal_may):
-            r.filters.append((month_col, "=", index))
+    for t in q.tokens:
+        index = month_of(t.text) if t.kind == "word" else None
+        if index and not (t.text == "may" and modal_may):
+            q.read.add(t.text)
+            if (month_col, "=", index) not in r.filters:
+                r.filters.append((month_col, "=", index))
 
 
 # --- order, groups, counts -------------------------------------------------------------------
@@ -185,6 +249,14 @@ def direction(r: Reading, q: Question) -> None:
         r.direction, r.count = "asc", "*"
 
 
+def _agent(tokens: list[Token], i: int) -> bool:
+    """"operated by", "made by": the "by" of a passive verb names who did it, not a
+    grouping ("grouped by", "broken down by" do group)."""
+    before = tokens[i - 1].text if i > 0 and tokens[i - 1].kind == "word" else ""
+    return (before.endswith("ed") or before in en.IRREGULAR_PARTICIPLES) \
+        and before not in en.GROUPING_VERBS
+
+
 def groups(r: Reading, q: Question) -> None:
     """"by X", "per X", "for each X", "across X", and "and Y" after those."""
     tokens = q.tokens
@@ -194,8 +266,8 @@ def groups(r: Reading, q: Question) -> None:
         j = _next_col(tokens, i)
         if j is None or j in q.used:
             continue
-        if t.text == "by" and _is_metric(r.vocab, tokens[j].column):
-            continue  # "top 5 destinations by number of flights" / "by average delay"
+        if t.text == "by" and (_is_metric(r.vocab, tokens[j].column) or _agent(tokens, i)):
+            continue  # "top 5 destinations by number of flights", "flown by planes made ..."
         _add_group(r, q, j)
         k = j + 1
         while k + 1 < len(tokens) and tokens[k].text == "and" and tokens[k + 1].kind == "col" \
@@ -226,6 +298,8 @@ def counts(r: Reading, q: Question) -> None:
     m = re.search(r"(how many|number of|count of|count the|count)\s+(?:different |distinct |"
                   r"unique |the )?", q.low)
     nxt = _token_after(q, m.end()) if m else None
+    if nxt is not None and nxt + 1 < len(q.tokens) and q.tokens[nxt].kind == "val":
+        nxt += 1  # "how many asian countries": the noun after the value is counted
     if nxt is not None and q.tokens[nxt].kind == "col" and nxt not in q.used \
             and _countable(r.vocab, q.tokens[nxt].column):
         r.count = q.tokens[nxt].column
@@ -256,6 +330,11 @@ def _singular(r: Reading, q: Question, t: Token) -> bool:
     return f"{t.text} are" not in q.low and f"{t.text} have" not in q.low
 
 
+def _after_which(tokens: list[Token], i: int, prev_words: set[str]) -> bool:
+    return bool(prev_words & {"which", "what", "top", "bottom"}) or (
+        i > 0 and tokens[i - 1].kind == "num")
+
+
 def which_groups(r: Reading, q: Question) -> None:
     """"which X had the highest ...", "top 5 X", "3 countries with the lowest ..."."""
     tokens = q.tokens
@@ -265,11 +344,36 @@ def which_groups(r: Reading, q: Question) -> None:
                 or t.column in r.group:
             continue
         prev_words = {x.text for x in tokens[max(0, i - 3):i] if x.kind in ("word", "num")}
-        after_which = bool(prev_words & {"which", "what", "top", "bottom"}) or (
-            i > 0 and tokens[i - 1].kind == "num")
-        if after_which and (r.direction or r.count or aggregate):
+        if _after_which(tokens, i, prev_words) and (r.direction or r.count or aggregate):
+            # "top 3 countries ... in each continent": the ranking is within each group
+            # an earlier rule found ("each", "per"), not across them
+            r.per_group = bool(r.group) and r.limit is not None and "which" not in prev_words
             _add_group(r, q, i)
             r.singular_group = _singular(r, q, t)
+
+
+def _beside_superlative(tokens: list[Token], i: int) -> bool:
+    """"richest country", "busiest origin airport", "species with the longest ...":
+    the superlative right before the column, or "with (the)" and it right after."""
+    words = en.HIGH | en.LOW
+    if i > 0 and tokens[i - 1].text in words:
+        return True
+    after = [x.text for x in tokens[i + 1:i + 4]]
+    return bool(after) and after[0] == "with" and bool(set(after[1:3]) & words)
+
+
+def superlative_groups(r: Reading, q: Question) -> None:
+    """A superlative about a column that names groups, without "which": the ranking of
+    those groups ("richest country in 2007" = the country with the highest value)."""
+    measured = r.count or any(_metric_candidate(r, q, i, t) for i, t in enumerate(q.tokens))
+    if not r.direction or r.group or not measured:
+        return  # "the smallest country": nothing says smallest in what
+    for i, t in enumerate(q.tokens):
+        if t.kind == "col" and i not in q.used and _groupable(r.vocab, t.column) \
+                and _beside_superlative(q.tokens, i):
+            _add_group(r, q, i)
+            r.singular_group = _singular(r, q, t)
+            return
 
 
 def _metric_candidate(r: Reading, q: Question, i: int, t: Token) -> bool:
@@ -310,7 +414,9 @@ def _measured(r: Reading) -> bool:
 
 def distinct_values(r: Reading, q: Question) -> None:
     """"which species live on Dream island", "list the continents"."""
-    if _measured(r) or not (q.words & en.LIST_WORDS or "are there" in q.low):
+    starts_with_column = bool(q.tokens) and q.tokens[0].kind == "col"  # "countries in asia"
+    if _measured(r) or not (q.words & en.LIST_WORDS or "are there" in q.low
+                            or starts_with_column):
         return
     filtered = {f[0] for f in r.filters if f[1] == "="}
     for i, t in enumerate(q.tokens):
@@ -373,6 +479,6 @@ def join_keys(r: Reading, q: Question) -> None:
         r.joins[table] = next((i for i, k in enumerate(keys) if before & set(k.prepositions)), 0)
 
 
-ORDER = (value_filters, numbers, between_years, months, direction, groups, time_groups,
-         counts, most_distinct, which_groups, metrics, aggregate, distinct_values, listing,
-         merge_filters, sort_by, join_keys)
+ORDER = (value_filters, stated_conditions, missing, numbers, between_years, months, direction, groups, time_groups,
+         counts, most_distinct, which_groups, superlative_groups, metrics, aggregate, distinct_values, listing,
+         difference, threshold, merge_filters, sort_by, join_keys)

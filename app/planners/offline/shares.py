@@ -16,10 +16,12 @@ SHARE_WORDS = {"share", "percentage", "percent", "proportion", "fraction", "pct"
 
 
 def _condition(r: Reading, q: Question) -> tuple[str, str, Any] | None:
-    """A comparison if there is one, else the last value of the question."""
+    """A comparison if there is one ("arrived late"), else an empty column ("cancelled"),
+    else the last value of the question."""
     compared = [f for f in r.filters if f[1] in (">", "<", ">=", "<=")]
-    if compared:
-        return compared[-1]
+    empty = [f for f in r.filters if f[1] == "is null"]
+    if compared or empty:
+        return (compared or empty)[-1]
     named = [(t.column, "=", t.value) for t in q.tokens if t.kind == "val"]
     named = [f for f in named if f in r.filters]
     return named[-1] if named else None
@@ -45,6 +47,12 @@ def share_query(r: Reading) -> tuple[str, str] | None:
     col, op, value = r.share
     noun = r.vocab.main.row_noun
     alias = f"pct_{noun}"
+    if op == "is null":  # among all the rows: an empty column is the condition itself
+        share = f"ROUND(100.0 * COUNT(*) FILTER (WHERE {n.ref(col)} IS NULL) / COUNT(*), 2)"
+        return "\n".join([f"SELECT {share} AS {quote(alias)}"] + n.source()
+                         + ([where(r, n)] if r.filters else [])), (
+            f"Share of {noun}{describe_filters(r)} whose {col} is missing (no value "
+            "recorded), in %.")
     share = (f"ROUND(100.0 * COUNT(*) FILTER (WHERE {n.ref(col)} {op} {literal(value)})"
              f" / COUNT({n.ref(col)}), 2)")
     lines = [f"SELECT {share} AS {quote(alias)}"] + n.source()

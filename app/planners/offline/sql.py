@@ -45,12 +45,25 @@ class Names:
     def __init__(self, r: Reading) -> None:
         self.main = r.vocab.main.name
         self.joins = [(t, r.vocab.joins[t][i]) for t, i in sorted(r.joins.items())]
+        self.vocab = r.vocab
 
     def ref(self, key: str) -> str:
+        """A column, or the expression of a derived column (over the main table's own
+        columns, so never in a query that joins: the names could be ambiguous)."""
         table, _, column = key.rpartition(".")
+        c = self.vocab.column(key)
+        if c is not None and c.expression:
+            if self.joins:
+                raise ValueError("a derived column in a query with a join")
+            return f"({c.expression})"
         if not self.joins:
             return quote(column)
         return f"{quote(table or self.main)}.{quote(column)}"
+
+    def named(self, key: str) -> str:
+        """A column in a SELECT list; a derived one under its own name."""
+        c = self.vocab.column(key)
+        return f"{self.ref(key)} AS {quote(bare(key))}" if c and c.expression else self.ref(key)
 
     def source(self) -> list[str]:
         lines = [f"FROM {quote(self.main)}"]
@@ -62,11 +75,14 @@ class Names:
         return lines
 
     def star(self, extra: list[str]) -> str:
-        """SELECT * of the main table, plus the joined columns the question used."""
+        """SELECT * of the main table, plus the joined and derived columns the question
+        used."""
+        used = list(dict.fromkeys(extra))
+        derived = [self.named(k) for k in used if (c := self.vocab.column(k)) and c.expression]
         if not self.joins:
-            return "*"
-        joined = [self.ref(k) for k in dict.fromkeys(extra) if "." in k]
-        return ", ".join([f"{quote(self.main)}.*"] + joined)
+            return ", ".join(["*"] + derived)
+        joined = [self.ref(k) for k in used if "." in k]
+        return ", ".join([f"{quote(self.main)}.*"] + joined + derived)
 
 
 def where(r: Reading, n: Names) -> str:
@@ -76,6 +92,8 @@ def where(r: Reading, n: Names) -> str:
             parts.append(f"{n.ref(col)} IN ({', '.join(literal(v) for v in value)})")
         elif op == "between":
             parts.append(f"{n.ref(col)} BETWEEN {value[0]} AND {value[1]}")
+        elif op == "is null":
+            parts.append(f"{n.ref(col)} IS NULL")
         else:
             parts.append(f"{n.ref(col)} {op} {literal(value)}")
     return "WHERE " + " AND ".join(parts) if parts else ""
@@ -88,23 +106,42 @@ def describe_filters(r: Reading) -> str:
             parts.append(f"{col} in ({', '.join(str(v) for v in value)})")
         elif op == "between":
             parts.append(f"{col} between {value[0]} and {value[1]}")
+        elif op == "is null":
+            parts.append(f"{col} is missing (no value recorded)")
         else:
             parts.append(f"{col} {OPERATOR_WORDS[op]} {value}")
     return " where " + " and ".join(parts) if parts else ""
+
+
+def _metric_alias(r: Reading, agg: str, m: str) -> str:
+    return f"{agg}_{bare(m)}" + (f"_{r.unit_out[0]}" if r.unit_out else "")
+
+
+def _metric(r: Reading, n: Names, agg: str, m: str) -> str:
+    """One aggregate of a metric, converted to the unit asked for ("in kg")."""
+    expr = f"{agg.upper()}({n.ref(m)})"
+    if r.unit_out:
+        expr = f"ROUND({expr} * {r.unit_out[1]!r}::DOUBLE, 3)"
+    elif agg in ("avg", "median"):
+        expr = f"ROUND({expr}, 2)"
+    return f"{expr} AS {quote(_metric_alias(r, agg, m))}"
+
+
+def _unit_words(r: Reading) -> str:
+    if not r.unit_out:
+        return ""
+    column = r.vocab.column(r.metrics[0])
+    unit = column.unit if column else "?"
+    return f" in {r.unit_out[0]} (the column is in {unit}; × {r.unit_out[1]:.6g})"
 
 
 def _measures(r: Reading, n: Names) -> tuple[list[str], str, str]:
     """(SELECT items, what they are in words, the alias to order by)."""
     if r.metrics:
         agg = r.agg or {"desc": "max", "asc": "min"}.get(r.direction or "", "avg")
-        selects = []
-        for m in r.metrics:
-            expr = f"{agg.upper()}({n.ref(m)})"
-            if agg in ("avg", "median"):
-                expr = f"ROUND({expr}, 2)"
-            selects.append(f"{expr} AS {quote(f'{agg}_{bare(m)}')}")
-        what = ", ".join(f"{AGGREGATE_WORDS[agg]} {m}" for m in r.metrics)
-        return selects, what, f"{agg}_{bare(r.metrics[0])}"
+        selects = [_metric(r, n, agg, m) for m in r.metrics]
+        what = ", ".join(f"{AGGREGATE_WORDS[agg]} {m}" for m in r.metrics) + _unit_words(r)
+        return selects, what, _metric_alias(r, agg, r.metrics[0])
     if r.count == "*":
         noun = r.vocab.main.row_noun
         return [f"COUNT(*) AS {quote(f'n_{noun}')}"], f"number of {noun}", f"n_{noun}"
@@ -113,7 +150,7 @@ def _measures(r: Reading, n: Names) -> tuple[list[str], str, str]:
             f"number of distinct {r.count}", alias)
 
 
-def _winner_only(r: Reading) -> bool:
+def winner_only(r: Reading) -> bool:
     """"which country had the highest ..." over many countries: just the winner."""
     if r.limit is not None or not r.singular_group:
         return False
@@ -130,7 +167,7 @@ def _group_tail(r: Reading, n: Names, order_alias: str) -> tuple[list[str], str]
     limit = r.limit
     if r.direction:
         lines.append(f"ORDER BY {quote(order_alias)} {r.direction.upper()}, " + ", ".join(group))
-        limit = 1 if _winner_only(r) else limit
+        limit = 1 if winner_only(r) else limit
         words += ", " + ("highest" if r.direction == "desc" else "lowest") + " first"
     elif r.order_by and r.order_by in r.group:
         lines.append(f"ORDER BY {n.ref(r.order_by)}" + (" DESC" if r.direction else ""))
@@ -142,9 +179,30 @@ def _group_tail(r: Reading, n: Names, order_alias: str) -> tuple[list[str], str]
     return lines, words
 
 
-def _aggregate_query(r: Reading, n: Names) -> tuple[str, str]:
+def _per_group_query(r: Reading, n: Names) -> tuple[str, str]:
+    """"top 3 countries by GDP per capita in each continent": rank within each group
+    of the first grouping (QUALIFY keeps the first N of each)."""
     selects, what, order_alias = _measures(r, n)
-    lines = ["SELECT " + ", ".join([n.ref(g) for g in r.group] + selects)] + n.source()
+    part, ranked = r.group
+    measure = selects[0].rsplit(" AS ", 1)[0]
+    direction = (r.direction or "desc").upper()
+    lines = ["SELECT " + ", ".join([n.named(part), n.named(ranked)] + selects)] + n.source()
+    filters = where(r, n)
+    lines += [filters] if filters else []
+    rank = (f"ROW_NUMBER() OVER (PARTITION BY {n.ref(part)} ORDER BY {measure} {direction}, "
+            f"{n.ref(ranked)})")
+    lines += [f"GROUP BY {n.ref(part)}, {n.ref(ranked)}", f"QUALIFY {rank} <= {r.limit}",
+              f"ORDER BY {n.ref(part)}, {quote(order_alias)} {direction}"]
+    word = "highest" if direction == "DESC" else "lowest"
+    return "\n".join(lines), (f"The {r.limit} {ranked} with the {word} {what} within each "
+                              f"{part} in {r.vocab.name}" + describe_filters(r) + ".")
+
+
+def _aggregate_query(r: Reading, n: Names) -> tuple[str, str]:
+    if r.per_group and len(r.group) == 2 and r.limit:
+        return _per_group_query(r, n)
+    selects, what, order_alias = _measures(r, n)
+    lines = ["SELECT " + ", ".join([n.named(g) for g in r.group] + selects)] + n.source()
     filters = where(r, n)
     if filters:
         lines.append(filters)
@@ -160,7 +218,7 @@ def _aggregate_query(r: Reading, n: Names) -> tuple[str, str]:
 
 def _distinct_query(r: Reading, n: Names) -> tuple[str, str]:
     cols = [n.ref(c) for c in r.distinct]
-    lines = ["SELECT DISTINCT " + ", ".join(cols)] + n.source()
+    lines = ["SELECT DISTINCT " + ", ".join(n.named(c) for c in r.distinct)] + n.source()
     not_null = " AND ".join(f"{c} IS NOT NULL" for c in cols)
     filters = where(r, n)
     lines.append((filters + " AND " + not_null) if filters else "WHERE " + not_null)
@@ -208,7 +266,7 @@ def value_lookup(r: Reading) -> tuple[str, str] | None:
     n = Names(r)
     shown = list(dict.fromkeys([f[0] for f in r.filters if f[1] == "="] + r.metrics))
     order = [c for c in ("year", "month") if r.vocab.column(c) and c not in shown]
-    lines = ["SELECT " + ", ".join(n.ref(c) for c in order + shown)] + n.source() + [where(r, n)]
+    lines = ["SELECT " + ", ".join(n.named(c) for c in order + shown)] + n.source() + [where(r, n)]
     if order:
         lines.append("ORDER BY " + ", ".join(n.ref(c) for c in order))
     if r.limit:
@@ -234,5 +292,11 @@ def top_rows(r: Reading) -> tuple[str, str] | None:
 
 def plan_sql(r: Reading) -> tuple[str, str]:
     """The first shape that fits: top rows, a value look-up, or an aggregate/list."""
-    from app.planners.offline.shares import share_query  # shares builds on this module
-    return share_query(r) or top_rows(r) or value_lookup(r) or write_sql(r)
+    from app.planners.offline.differences import difference_query  # they build on this module
+    from app.planners.offline.shares import share_query
+    from app.planners.offline.thresholds import threshold_query
+    shaped = (difference_query(r) or threshold_query(r) or share_query(r) or top_rows(r)
+              or value_lookup(r))
+    if shaped and r.unit_out:
+        raise ValueError("a unit conversion is only written for aggregates")
+    return shaped or write_sql(r)

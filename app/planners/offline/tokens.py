@@ -7,13 +7,16 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from app.planners.offline.english import CODE_CONTEXT, NUMBER_WORDS, SHORT_WORDS
+from app.planners.offline.english import CODE_CONTEXT, NUMBER_WORDS, SCALES, SHORT_WORDS
 from app.planners.offline.vocabulary import Vocabulary
 
 
 @dataclass
 class Token:
-    kind: str  # "col" | "val" | "num" | "word" | "ds" (a word naming the dataset's rows)
+    # "col" | "val" | "num" | "word" | "ds" (a word naming the dataset's rows) | "null"
+    # (a word the manifest says means a column is empty: "cancelled") | "cond" (words the
+    # manifest says mean a condition: "arrived late")
+    kind: str
     text: str  # the words as written (lower-case)
     start: int
     end: int
@@ -46,7 +49,7 @@ class _Text:
         spans = []
         for m in re.finditer(pattern, text):
             before = re.findall(r"\w+", text[:m.start()])[-1:]
-            if after is not None and not (before and before[0].lower() in after):
+            if after is not None and (before[0].lower() if before else "") not in after:
                 continue
             if not any(self.taken[m.start():m.end()]):
                 self.taken[m.start():m.end()] = [True] * (m.end() - m.start())
@@ -68,6 +71,17 @@ def _values(text: _Text, v: Vocabulary) -> list[Token]:
         for start, end in spans:
             tokens.append(Token("val", text.low[start:end], start, end, key, value))
     return tokens
+
+
+def _nulls(text: _Text, v: Vocabulary) -> list[Token]:
+    return [Token("null", phrase, start, end, key)
+            for phrase, key in v.null_phrases for start, end in text.claim(phrase)]
+
+
+def _conditions(text: _Text, v: Vocabulary) -> list[Token]:
+    return [Token("cond", phrase, start, end, key, value=(op, number))
+            for phrase, key, op, number in v.condition_phrases
+            for start, end in text.claim(phrase)]
 
 
 def _columns(text: _Text, v: Vocabulary, multi: bool) -> list[Token]:
@@ -102,11 +116,28 @@ def _rest(text: _Text) -> list[Token]:
 
 
 def tokenize(question: str, v: Vocabulary) -> list[Token]:
-    """Values first (longest first), then multi-word column phrases, then words naming
-    the dataset's rows ("flights" before the column "flight", after "flight number"),
-    then one-word column names, then numbers and words."""
+    """Values first (longest first), then the words meaning a condition or an empty
+    column, then
+    multi-word column phrases, then words naming the dataset's rows ("flights" before
+    the column "flight", after "flight number"), then one-word column names, then
+    numbers and words."""
     text = _Text(question)
-    tokens = _values(text, v) + _columns(text, v, multi=True) + _nouns(text, v)
+    tokens = _values(text, v) + _conditions(text, v) + _nulls(text, v)
+    tokens += _columns(text, v, multi=True) + _nouns(text, v)
     tokens += _columns(text, v, multi=False) + _rest(text)
     tokens.sort(key=lambda t: t.start)
-    return tokens
+    return _scaled(tokens)
+
+
+def _scaled(tokens: list[Token]) -> list[Token]:
+    """"1 billion", "2.5 million": one number."""
+    out: list[Token] = []
+    for t in tokens:
+        prev = out[-1] if out else None
+        if t.kind == "word" and t.text in SCALES and prev is not None and prev.kind == "num":
+            value = prev.value * SCALES[t.text]
+            value = int(value) if float(value).is_integer() else value
+            out[-1] = Token("num", f"{prev.text} {t.text}", prev.start, t.end, value=value)
+        else:
+            out.append(t)
+    return out

@@ -31,6 +31,9 @@ class Vocabulary:
     tables: dict[str, str] = field(default_factory=dict)  # column key -> table name
     phrases: list[Phrase] = field(default_factory=list)  # longest first
     value_phrases: list[tuple[str, str, Any]] = field(default_factory=list)  # text, key, value
+    null_phrases: list[tuple[str, str]] = field(default_factory=list)  # text, key: key is empty
+    # text, key, operator, number: "arrived late" -> arr_delay > 0
+    condition_phrases: list[tuple[str, str, str, float]] = field(default_factory=list)
     nouns: list[str] = field(default_factory=list)
     joins: dict[str, list[Key]] = field(default_factory=dict)  # joined table -> keys
     # first word -> indexes into phrases / value_phrases: the tokenizer only tries the
@@ -94,18 +97,30 @@ def _column_phrases(c: Column, key: str, table: Table | None) -> list[Phrase]:
 
 
 def _add_table(v: Vocabulary, table: Table, joined: bool) -> None:
-    for c in table.columns:
+    # Derived columns are expressions over the main table's own columns: not offered
+    # for a joined table, whose columns the expression would not name.
+    for c in table.columns + ([] if joined else table.derived):
         key = f"{table.name}.{c.name}" if joined else c.name
         v.columns[key] = c
         v.tables[key] = table.name
         if c.name in table.values:
             v.values[key] = table.values[c.name]
         v.phrases.extend(_column_phrases(c, key, table if joined else None))
+        v.null_phrases.extend((p, key) for p in c.null_phrases)
+        v.condition_phrases.extend((p, key, *_condition(text)) for p, text in c.condition_phrases)
         for alias, value in c.value_aliases:
             v.value_phrases.append((alias, key, value))
         for value in table.values.get(c.name, []):
             if isinstance(value, str) and len(value) >= 2 and re.search(r"[A-Za-z]", value):
                 v.value_phrases.append((value, key, value))
+
+
+def _condition(text: str) -> tuple[str, float]:
+    """"> 0" -> (">", 0); the manifest schema has checked the shape."""
+    m = re.match(r"^(>=|<=|>|<|=) ?(-?[0-9]+(?:\.[0-9]+)?)$", text)
+    assert m is not None, text
+    number = float(m.group(2))
+    return m.group(1), int(number) if number.is_integer() else number
 
 
 def first_word(text: str) -> str:
@@ -138,6 +153,7 @@ def _build(ds: Dataset) -> Vocabulary:
     v.phrases = _dedupe_phrases(v.phrases)
     # longest first, so "Congo, Dem. Rep." beats "Congo"; the main table wins ties
     v.value_phrases.sort(key=lambda t: -len(t[0]))
+    v.condition_phrases.sort(key=lambda t: -len(t[0]))
     v.phrase_index = _index([p.text for p in v.phrases])
     v.value_index = _index([t[0] for t in v.value_phrases])
     v.nouns = sorted({ds.name, ds.name.rstrip("s"), *ds.nouns, *ds.main.nouns},
