@@ -34,7 +34,7 @@ def stack(tmp_path_factory):
         "-e", f"corral_app_project={project}", "-e", f"corral_ui_port={port}",
         "-e", f"corral_app_dir={tmp / 'app'}", "-e", f"corral_backup_dir={tmp / 'backups'}",
         "-e", "corral_environment=local", "-e", "corral_app_mode=compose",
-        "-e", f"corral_app_subnet=10.213.{net}.0/28", "-e", f"corral_app_ui_address=10.213.{net}.10",
+        "-e", f"corral_app_subnet=10.213.{net}.0/28",
     ]
     try:
         yield {"inventory": inventory, "extra": extra, "url": f"http://127.0.0.1:{port}",

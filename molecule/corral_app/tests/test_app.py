@@ -30,7 +30,7 @@ def test_sign_in_settings_reach_the_agent(host):
     env = host.check_output("docker exec corral-agent-server-1 env")
     assert "AUTH_MODE=local" in env.splitlines()
     hosts = next(line for line in env.splitlines() if line.startswith("ALLOWED_HOSTS=")).split("=", 1)[1]
-    assert {"localhost", "127.0.0.1", "::1", "corral-molecule-app"} <= set(hosts.split(","))
+    assert {"localhost", "127.0.0.1", "::1", "corral-molecule-app", "10.213.47.11"} <= set(hosts.split(","))
     assert "TRUSTED_PROXIES=10.213.47.10" in env.splitlines()
 
 
