@@ -52,10 +52,15 @@ class Chat:
         self.metrics = metrics
 
     async def ask(
-        self, question: str, conversation_id: str | None, dataset: str | None
+        self, question: str, conversation_id: str | None, dataset: str | None,
+        user_id: str | None = None,
     ) -> dict[str, Any]:
-        history = await self.storage.history(conversation_id) if conversation_id else []
+        """One turn for `user_id` (the owner of the conversation; None: no identity)."""
+        history = (await self.storage.history(conversation_id, user_id=user_id)
+                   if conversation_id else [])
         cid = conversation_id or new_id()
+        # Every run of this turn is audited with who asked what.
+        asked = {"conversation_id": cid, "user_id": user_id, "question": question}
         try:
             planned = await self.planner.plan(question, self.catalog, history, dataset)
         except Exception:  # a planner bug must not turn into a 500
@@ -73,7 +78,7 @@ class Chat:
         else:
             self._count(planned.planner, "planned")
             plan = planned
-            result = await self.runs.run(plan.language, plan.code, conversation_id=cid)
+            result = await self.runs.run(plan.language, plan.code, **asked)
             if result["status"] in RETRY_STATUSES:
                 error = (result.get("error") or {}).get("message", result["status"])
                 revised = await self.planner.revise(
@@ -82,16 +87,17 @@ class Chat:
                 if isinstance(revised, Plan):
                     self._count(revised.planner, "retried")
                     plan = revised
-                    result = await self.runs.run(plan.language, plan.code, conversation_id=cid)
+                    result = await self.runs.run(plan.language, plan.code, **asked)
             if result["status"] != "ok":
                 self._count(plan.planner, "failed")
                 suggestions = suggestions_for(self.catalog, plan.dataset or dataset)
             message = summarize(plan, result)
 
         if not conversation_id:
-            await self.storage.create_conversation(question[:80], cid)
+            await self.storage.create_conversation(question[:80], cid, user_id=user_id)
         answer = await self.storage.add_message(
-            cid, question, plan.public() if plan else None, result, message, suggestions
+            cid, question, plan.public() if plan else None, result, message, suggestions,
+            user_id=user_id,
         )
         if result is not None:
             await self.storage.link_run(result["run_id"], answer["id"])

@@ -1,5 +1,6 @@
-"""`corral datasets add|check|assemble` (bring your own data without touching code) and
-`corral eval` (score a planner on a question set; app/evaluation).
+"""`corral datasets add|check|assemble` (bring your own data without touching code),
+`corral eval` (score a planner on a question set; app/evaluation) and
+`corral users|tokens|setup-code` (accounts and API tokens; app/auth/cli.py).
 
     corral datasets add PATH --name NAME [--datasets DIR]   # files -> manifest entry
     corral datasets check [--datasets DIR]                  # files agree with the manifest
@@ -24,6 +25,7 @@ from typing import Any
 
 import duckdb
 
+from app.auth import cli as auth_cli
 from app.dataset_entry import dataset_entry
 from app.dataset_files import (
     DEFAULT_MAX_BYTES,
@@ -213,6 +215,7 @@ def _parser() -> argparse.ArgumentParser:
     assemble_cmd.add_argument("--demo", type=Path, help="include every dataset of this folder")
     assemble_cmd.add_argument("sources", nargs="*", help="NAME=FOLDER: one dataset of FOLDER")
     _eval_parser(sub)
+    auth_cli.add_parsers(sub)
     return parser
 
 
@@ -223,6 +226,8 @@ def _eval_parser(sub: Any) -> None:
     cmd.add_argument("--planner", choices=("offline", "llm"), default="offline",
                      help="without --url: the planner of the local agent server")
     cmd.add_argument("--url", help="ask this running agent server instead of starting one")
+    cmd.add_argument("--token-file", type=Path,
+                     help="with --url: a file holding an API token (default: CORRAL_TOKEN)")
     cmd.add_argument("--datasets", type=Path,
                      default=Path(os.environ.get("DATASETS_PATH") or "datasets"),
                      help="the datasets the reference SQL reads (default: DATASETS_PATH "
@@ -235,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.group == "eval":
         from app.evaluation.cli import run_eval  # imports the server only when needed
         return run_eval(args)
+    if args.group in ("users", "tokens", "setup-code"):
+        return auth_cli.run(args)
     try:
         if args.command == "add":
             entry = add(args.path, args.name, args.datasets, args.max_bytes, args.replace)

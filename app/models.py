@@ -10,6 +10,7 @@ cannot be (see TEXT_PATTERN) and is stated in docs/api.md.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
@@ -259,3 +260,129 @@ class Conversation(BaseModel):
     created_at: str
     updated_at: str
     messages: list[Answer]
+
+
+# --- identity (README "Users and sign-in") ------------------------------------------------
+
+USERNAME_PATTERN = r"^[a-zA-Z0-9][a-zA-Z0-9._@-]{0,63}$"  # as app/auth/users.py
+PASSWORD_MIN = 12  # as app/auth/passwords.py
+PASSWORD_MAX = 1024
+Username = Annotated[str, Field(pattern=USERNAME_PATTERN, min_length=1, max_length=64)]
+NewPassword = Annotated[str, Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX,
+                                   json_schema_extra={"pattern": TEXT_PATTERN}),
+                        AfterValidator(_valid_text)]
+Role = Literal["analyst", "admin"]
+Scope = Literal["query", "admin"]
+
+
+class AuthConfig(BaseModel):
+    """What the sign-in page needs to know before anyone is signed in."""
+
+    modes: list[Literal["local", "oidc", "proxy"]] = Field(
+        description="AUTH_MODE; empty when sign-in is off (AUTH_MODE=none).")
+    setup_required: bool = Field(description="No admin yet: create one with a setup code "
+                                 "(`corral setup-code`) and POST /api/auth/setup.")
+    oidc_login_url: str | None
+
+
+class LoginRequest(Strict):
+    username: Annotated[str, Field(min_length=1, max_length=64,
+                                   json_schema_extra={"pattern": TEXT_PATTERN}),
+                        AfterValidator(_valid_text)]
+    password: Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX,
+                                   json_schema_extra={"pattern": TEXT_PATTERN}),
+                        AfterValidator(_valid_text)]
+
+
+class SetupRequest(Strict):
+    code: Annotated[str, Field(min_length=1, max_length=200,
+                               json_schema_extra={"pattern": TEXT_PATTERN}),
+                    AfterValidator(_valid_text)]
+    username: Username
+    password: NewPassword
+
+
+class Me(BaseModel):
+    """Who is signed in. `csrf_token` goes in X-CSRF-Token on every POST, PATCH and
+    DELETE made with the session cookie; null for token requests (they need none)."""
+
+    id: str | None = Field(description="null only with AUTH_MODE=none")
+    username: str
+    display_name: str
+    role: Role
+    source: Literal["local", "oidc", "proxy", "none"] = Field(
+        description="Where the account comes from (none: AUTH_MODE=none).")
+    csrf_token: str | None
+
+
+class LogoutAnswer(BaseModel):
+    redirect: str | None = Field(description="Where the browser goes next to end the identity "
+                                 "provider's session too (OIDC); null otherwise.")
+
+
+class TokenRequest(Strict):
+    name: Annotated[str, Field(min_length=1, max_length=100,
+                               json_schema_extra={"pattern": QUESTION_PATTERN}),
+                    AfterValidator(_question)]
+    scope: Scope = "query"
+    expires_in_days: Annotated[int, Field(ge=1, le=3650,
+                                          description="At most API_TOKEN_MAX_DAYS."),
+                               BeforeValidator(_json_integer)] = 90
+    username: Username | None = Field(None, description="Admins only: whose token it is "
+                                      "(default: your own).")
+
+
+class TokenOut(BaseModel):
+    id: str
+    name: str
+    username: str
+    scope: Scope
+    prefix: str = Field(description="The first 8 characters after `crl_`, to recognise it.")
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class CreatedToken(TokenOut):
+    token: str = Field(description="The secret, shown this once only: "
+                       "`Authorization: Bearer <token>`.")
+
+
+class UserOut(BaseModel):
+    id: str
+    username: str
+    display_name: str
+    email: str | None
+    role: Role
+    source: Literal["local", "oidc", "proxy"]
+    disabled: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+class UserCreate(Strict):
+    username: Username
+    role: Role = "analyst"
+    password: NewPassword
+
+
+class UserPatch(Strict):
+    role: Role | None = None
+    disabled: bool | None = None
+    password: NewPassword | None = None
+
+
+class AuditRow(BaseModel):
+    run_id: str
+    created_at: str
+    username: str | None = Field(description="null: a run from before sign-in existed, "
+                                 "or with AUTH_MODE=none")
+    question: str | None = Field(description="null for /api/query runs (code as written)")
+    language: str
+    code: str
+    status: str
+    error_type: str | None
+    duration_ms: int
+    row_count: int
+    executor: str

@@ -61,15 +61,18 @@ class Runs:
 
     async def run(
         self, language: str, code: str, max_rows: int | None = None,
-        conversation_id: str | None = None,
+        conversation_id: str | None = None, user_id: str | None = None,
+        question: str | None = None,
     ) -> dict[str, Any]:
-        """Guard and run `code`; return a runner result. Raises CapacityExceeded (-> 429)."""
+        """Guard and run `code` for `user_id` (asking `question`, when from the chat);
+        return a runner result. Raises CapacityExceeded (-> 429)."""
         run_id = uuid.uuid4().hex
+        who = {"conversation_id": conversation_id, "user_id": user_id, "question": question}
         try:
             check_plan(language, code, self.catalog.table_names)
         except GuardRejection as exc:
             result = failed_result(run_id, "rejected", None, str(exc), 0)
-            await self._finish(result, language, code, 0, conversation_id)
+            await self._finish(result, language, code, 0, who)
             return result
 
         request = make_request(
@@ -89,7 +92,7 @@ class Runs:
             duration_ms = int((time.monotonic() - started) * 1000)
         result = _plain(self._owned(request, result, duration_ms), self.executor.name)
         self.metrics.run_duration.observe(duration_ms / 1000)
-        await self._finish(result, language, code, duration_ms, conversation_id)
+        await self._finish(result, language, code, duration_ms, who)
         return result
 
     def _owned(
@@ -111,7 +114,7 @@ class Runs:
 
     async def _finish(
         self, result: dict[str, Any], language: str, code: str, duration_ms: int,
-        conversation_id: str | None,
+        who: dict[str, str | None],
     ) -> None:
         self.metrics.runs.labels(status=result["status"], language=language).inc()
         log.info(
@@ -119,5 +122,5 @@ class Runs:
             result.get("row_count", 0), duration_ms,
         )
         await self.storage.record_run(
-            result, language, code, self.executor.name, duration_ms, conversation_id
+            result, language, code, self.executor.name, duration_ms, **who
         )

@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import NoReturn
 
+from app.auth.bootstrap import announce_sign_in
 from app.capacity import Capacity
 from app.catalog import Catalog, CatalogError, load_catalog
 from app.chat import Chat
@@ -109,6 +110,7 @@ async def running_services(
     executor.use_metrics(metrics)  # the warm pool reports hits, misses and refills
     await _sweep(executor)
     storage = await _open_storage(settings)
+    await announce_sign_in(settings, storage.engine)
     planner = make_planner(settings)
     capacity = Capacity(settings.max_sandboxes, settings.run_timeout_ms, metrics)
     runs = Runs(settings, catalog, executor, capacity, storage, metrics)

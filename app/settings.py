@@ -6,6 +6,7 @@ A bad value stops the server at start-up with a message that names the variable
 
 from __future__ import annotations
 
+import ipaddress
 import re
 import sys
 from pathlib import Path
@@ -15,6 +16,7 @@ from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 _MEMORY = re.compile(r"^[1-9][0-9]*[kmg]$")
+AUTH_MODES = ("local", "oidc", "proxy")
 # Memory one idle warm sandbox holds (runner with DuckDB, pandas and its connection),
 # rounded up from the measurement in the README's "Performance" section.
 WARM_SANDBOX_IDLE_MEMORY = 96 * 1024**2
@@ -107,6 +109,29 @@ class Settings(BaseSettings):
     # (venv deployments and tests need no separate web server).
     ui_dir: Path | None = None
 
+    # --- identity and access (README "Users and sign-in") ---------------------------
+    # Comma list of local, oidc, proxy; or exactly "none" (no sign-in: only with a
+    # loopback HOST, only for loopback peers, logged loudly at start-up).
+    auth_mode: str = "local"
+    session_max_age_s: int = Field(28800, ge=60, le=30 * 86400)
+    session_idle_timeout_s: int = Field(1800, ge=1, le=30 * 86400)
+    # auto: Secure when the request came over https.
+    cookie_secure: Literal["auto", "true", "false"] = "auto"
+    login_max_failures: int = Field(5, ge=1, le=100)
+    # The first lockout; each further one doubles, capped at one hour (app/auth/lockout.py).
+    login_lockout_s: int = Field(60, ge=1, le=3600)
+    api_token_max_days: int = Field(365, ge=1, le=3650)
+    # OIDC and proxy sign-in map groups to roles; the oidc branch validates these.
+    admin_groups: str = ""
+    allowed_groups: str = ""
+    oidc_issuer: str = ""
+    oidc_client_id: str = ""
+    oidc_client_secret: str = ""
+    oidc_client_secret_file: str = ""
+    oidc_scopes: str = "openid profile email"
+    oidc_groups_claim: str = "groups"
+    oidc_redirect_url: str = ""
+
     @field_validator("ui_dir", mode="before")
     @classmethod
     def _empty_is_none(cls, v: object) -> object:
@@ -118,6 +143,23 @@ class Settings(BaseSettings):
         if v is not None and not (v / "index.html").is_file():
             raise ValueError(f"expected a folder containing index.html; {v} has none")
         return v
+
+    @field_validator("auth_mode")
+    @classmethod
+    def _auth_mode(cls, v: str) -> str:
+        modes = [m.strip().lower() for m in v.split(",") if m.strip()]
+        if modes == ["none"]:
+            return "none"
+        bad = [m for m in modes if m not in AUTH_MODES]
+        if not modes or bad:
+            raise ValueError(f"expected a comma list of {', '.join(AUTH_MODES)}, "
+                             "or exactly none")
+        return ",".join(dict.fromkeys(modes))
+
+    @field_validator("cookie_secure", mode="before")
+    @classmethod
+    def _lower(cls, v: object) -> object:
+        return v.lower() if isinstance(v, str) else v
 
     @field_validator("log_level", mode="before")
     @classmethod
@@ -154,6 +196,11 @@ class Settings(BaseSettings):
                 "set ALLOW_UNSAFE_LOCAL=true to accept that"
             )
         self._warm_pool_fits()
+        if self.auth_mode == "none" and not is_loopback(self.host):
+            raise ValueError(
+                f"AUTH_MODE=none serves everyone without sign-in; it is accepted only with "
+                f"HOST a loopback address (got HOST={self.host!r})"
+            )
         if self.llm_base_url and not self.llm_model:
             raise ValueError("LLM_BASE_URL is set but LLM_MODEL is empty; name the model")
         if self.llm_api_key_file and not self.llm_api_key:
@@ -174,6 +221,11 @@ class Settings(BaseSettings):
             )
 
     @property
+    def auth_modes(self) -> list[str]:
+        """The sign-in modes, e.g. ["local", "oidc"]; [] for AUTH_MODE=none."""
+        return [] if self.auth_mode == "none" else self.auth_mode.split(",")
+
+    @property
     def memory_limit_bytes(self) -> int:
         return _size_bytes(self.sandbox_memory_limit)
 
@@ -182,6 +234,16 @@ class Settings(BaseSettings):
         if self.database_url.startswith("postgresql://"):
             return "postgresql+psycopg://" + self.database_url[len("postgresql://") :]
         return self.database_url
+
+
+def is_loopback(host: str) -> bool:
+    """127.0.0.0/8, ::1 or localhost (a name that resolves only to loopback)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 def load_settings(**overrides: object) -> Settings:

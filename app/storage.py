@@ -31,6 +31,8 @@ conversations = sa.Table(
     sa.Column("title", sa.String(200), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    # Its owner (app/auth/users.py); NULL: made before identity, or with AUTH_MODE=none.
+    sa.Column("user_id", sa.String(32), nullable=True, index=True),
 )
 
 messages = sa.Table(
@@ -50,6 +52,7 @@ messages = sa.Table(
     sa.Column("message", sa.Text, nullable=False),
     sa.Column("suggestions", sa.JSON, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("user_id", sa.String(32), nullable=True),
 )
 
 # The audit trail: one row per run, kept when its conversation is deleted.
@@ -68,6 +71,9 @@ runs = sa.Table(
     sa.Column("row_count", sa.Integer, nullable=False),
     sa.Column("executor", sa.String(32), nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    # Who asked, and what (kept when the conversation and its messages are deleted).
+    sa.Column("user_id", sa.String(32), nullable=True, index=True),
+    sa.Column("question", sa.Text, nullable=True),
 )
 
 
@@ -83,11 +89,23 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+def owned_by(column: sa.Column[Any], user_id: str | None) -> sa.ColumnElement[bool]:
+    """Rows of this owner; None is the owner of rows made without identity."""
+    return column.is_(None) if user_id is None else column == user_id
+
+
 def _iso(value: dt.datetime) -> str:
     # SQLite hands back naive datetimes; everything stored is UTC.
     if value.tzinfo is None:
         value = value.replace(tzinfo=dt.UTC)
     return value.isoformat()
+
+
+def sqlalchemy_url(database_url: str) -> str:
+    """DATABASE_URL as SQLAlchemy wants it (psycopg 3 for postgresql://)."""
+    if database_url.startswith("postgresql://"):
+        return "postgresql+psycopg://" + database_url[len("postgresql://"):]
+    return database_url
 
 
 def make_engine(url: str) -> Engine:
@@ -136,15 +154,22 @@ class Storage:
 
     # --- conversations -------------------------------------------------------
 
-    async def conversation_exists(self, conversation_id: str) -> bool:
+    # Every conversation method takes its owner: another user's conversation does not
+    # exist for them (the API answers 404, so ids do not leak).
+
+    async def conversation_exists(self, conversation_id: str, user_id: str | None = None) -> bool:
         def work() -> bool:
             with self.engine.connect() as conn:
-                q = sa.select(conversations.c.id).where(conversations.c.id == conversation_id)
+                q = sa.select(conversations.c.id).where(
+                    conversations.c.id == conversation_id, owned_by(conversations.c.user_id, user_id)
+                )
                 return conn.execute(q).first() is not None
 
         return await asyncio.to_thread(work)
 
-    async def create_conversation(self, title: str, cid: str | None = None) -> str:
+    async def create_conversation(
+        self, title: str, cid: str | None = None, user_id: str | None = None
+    ) -> str:
         cid = cid or new_id()
         now = utcnow()
 
@@ -152,23 +177,26 @@ class Storage:
             with self.engine.begin() as conn:
                 conn.execute(
                     conversations.insert().values(
-                        id=cid, title=title[:200], created_at=now, updated_at=now
+                        id=cid, title=title[:200], created_at=now, updated_at=now,
+                        user_id=user_id,
                     )
                 )
 
         await asyncio.to_thread(work)
         return cid
 
-    async def count_conversations(self) -> int:
+    async def count_conversations(self, user_id: str | None = None) -> int:
         def work() -> int:
             with self.engine.connect() as conn:
-                q = sa.select(sa.func.count()).select_from(conversations)
+                q = sa.select(sa.func.count()).select_from(conversations).where(
+                    owned_by(conversations.c.user_id, user_id)
+                )
                 return int(conn.execute(q).scalar_one())
 
         return await asyncio.to_thread(work)
 
     async def list_conversations(
-        self, limit: int | None = None, offset: int = 0
+        self, limit: int | None = None, offset: int = 0, user_id: str | None = None
     ) -> list[dict[str, Any]]:
         """Newest activity first; `limit` None = all of them."""
 
@@ -178,7 +206,9 @@ class Storage:
                 .where(messages.c.conversation_id == conversations.c.id)
                 .scalar_subquery()
             )
-            q = sa.select(conversations, count.label("message_count")).order_by(
+            q = sa.select(conversations, count.label("message_count")).where(
+                owned_by(conversations.c.user_id, user_id)
+            ).order_by(
                 conversations.c.updated_at.desc(), conversations.c.id
             ).limit(limit).offset(offset)
             with self.engine.connect() as conn:
@@ -195,11 +225,16 @@ class Storage:
 
         return await asyncio.to_thread(work)
 
-    async def get_conversation(self, conversation_id: str) -> dict[str, Any] | None:
+    async def get_conversation(
+        self, conversation_id: str, user_id: str | None = None
+    ) -> dict[str, Any] | None:
         def work() -> dict[str, Any] | None:
             with self.engine.connect() as conn:
                 conv = conn.execute(
-                    sa.select(conversations).where(conversations.c.id == conversation_id)
+                    sa.select(conversations).where(
+                        conversations.c.id == conversation_id,
+                        owned_by(conversations.c.user_id, user_id),
+                    )
                 ).first()
                 if conv is None:
                     return None
@@ -218,18 +253,26 @@ class Storage:
 
         return await asyncio.to_thread(work)
 
-    async def history(self, conversation_id: str, limit: int = 10) -> list[dict[str, Any]]:
+    async def history(
+        self, conversation_id: str, limit: int = 10, user_id: str | None = None
+    ) -> list[dict[str, Any]]:
         """The last `limit` answers of a conversation, oldest first (planner context)."""
-        conv = await self.get_conversation(conversation_id)
+        conv = await self.get_conversation(conversation_id, user_id)
         return conv["messages"][-limit:] if conv else []
 
-    async def delete_conversation(self, conversation_id: str) -> bool:
+    async def delete_conversation(self, conversation_id: str, user_id: str | None = None) -> bool:
         def work() -> bool:
             with self.engine.begin() as conn:
-                conn.execute(messages.delete().where(messages.c.conversation_id == conversation_id))
                 res = conn.execute(
-                    conversations.delete().where(conversations.c.id == conversation_id)
+                    conversations.delete().where(
+                        conversations.c.id == conversation_id,
+                        owned_by(conversations.c.user_id, user_id),
+                    )
                 )
+                if res.rowcount:
+                    conn.execute(
+                        messages.delete().where(messages.c.conversation_id == conversation_id)
+                    )
                 return res.rowcount > 0
 
         return await asyncio.to_thread(work)
@@ -244,6 +287,7 @@ class Storage:
         result: dict[str, Any] | None,
         message: str,
         suggestions: list[str],
+        user_id: str | None = None,
     ) -> dict[str, Any]:
         mid = new_id()
         now = utcnow()
@@ -256,6 +300,7 @@ class Storage:
             "message": message,
             "suggestions": suggestions,
             "created_at": now,
+            "user_id": user_id,
         }
 
         def work() -> None:
@@ -264,7 +309,8 @@ class Storage:
                 # client deleting it during a follow-up), it is gone, not a 500.
                 touched = conn.execute(
                     conversations.update()
-                    .where(conversations.c.id == conversation_id)
+                    .where(conversations.c.id == conversation_id,
+                           owned_by(conversations.c.user_id, user_id))
                     .values(updated_at=now)
                 ).rowcount
                 if not touched:
@@ -283,6 +329,8 @@ class Storage:
         duration_ms: int,
         conversation_id: str | None = None,
         message_id: str | None = None,
+        user_id: str | None = None,
+        question: str | None = None,
     ) -> None:
         error = result.get("error") or {}
         values = {
@@ -297,6 +345,8 @@ class Storage:
             "row_count": result.get("row_count", 0),
             "executor": executor,
             "created_at": utcnow(),
+            "user_id": user_id,
+            "question": question,
         }
 
         def work() -> None:

@@ -19,7 +19,7 @@ import time
 
 import httpx
 
-from bench.server import SIMPLE_SQL, agent_server, rss_mb
+from bench.server import SIMPLE_SQL, agent_server, auth, rss_mb
 from bench.stats import summary
 from runner.contract import make_request
 
@@ -47,7 +47,7 @@ def bare_docker_run(image: str, runs: int) -> list[float]:
 
 def through_api(url: str, runs: int) -> list[float]:
     samples = []
-    with httpx.Client(base_url=url, timeout=30) as client:
+    with httpx.Client(base_url=url, headers=auth(url), timeout=30) as client:
         for _ in range(runs):
             start = time.perf_counter()
             resp = client.post("/api/query", json={"language": "sql", "code": SIMPLE_SQL})

@@ -21,7 +21,7 @@ from collections import Counter
 
 import httpx
 
-from bench.server import SIMPLE_SQL, agent_server, leaked_sandboxes, rss_mb
+from bench.server import SIMPLE_SQL, agent_server, auth, leaked_sandboxes, rss_mb
 from bench.stats import summary
 
 
@@ -52,7 +52,7 @@ async def run_load(url: str, concurrency: int, requests: int) -> dict[str, objec
     codes: Counter = Counter()
     latencies: list[float] = []
     start = time.perf_counter()
-    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+    async with httpx.AsyncClient(base_url=url, headers=auth(url), timeout=60) as client:
         await asyncio.gather(*(client_loop(client, todo, codes, latencies) for _ in range(concurrency)))
     wall = time.perf_counter() - start
     return {

@@ -1,7 +1,8 @@
 """Start a real agent server on 127.0.0.1 for a benchmark, and stats helpers.
 
 Each benchmark starts its own server process (uvicorn, the same app the images
-run) with the settings it measures, and stops it afterwards.
+run) with the settings it measures, and stops it afterwards. The server has one
+admin user with an API token; `auth(url)` gives the headers that sign a client in.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from pathlib import Path
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
+# url -> the Authorization header of that server's benchmark user
+_AUTH: dict[str, dict[str, str]] = {}
 SIMPLE_SQL = "SELECT species, count(*) AS n FROM penguins GROUP BY species ORDER BY species"
 
 
@@ -50,6 +53,7 @@ def agent_server(log: Path | None = None, **env: str) -> Iterator[tuple[str, sub
             cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=stderr,
         )
         url = f"http://127.0.0.1:{port}"
+        _AUTH[url] = {"Authorization": f"Bearer {_bench_token(full_env['DATABASE_URL'])}"}
         try:
             deadline = time.monotonic() + 60
             while True:
@@ -64,11 +68,31 @@ def agent_server(log: Path | None = None, **env: str) -> Iterator[tuple[str, sub
                 time.sleep(0.2)
             yield url, proc
         finally:
+            _AUTH.pop(url, None)
             proc.terminate()
             try:
                 proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def auth(url: str) -> dict[str, str]:
+    """Headers that sign a client in to the benchmark server at `url`."""
+    return _AUTH[url]
+
+
+def _bench_token(database_url: str) -> str:
+    """An admin `bench` and a one-day token, in the server's database before it starts."""
+    from app.auth import tokens, users
+    from app.storage import make_engine, migrate
+
+    engine = make_engine(database_url)
+    try:
+        migrate(engine)
+        user = users.find(engine, "bench") or users.create(engine, "bench", role="admin")
+        return tokens.create(engine, user, "bench", "admin", 1, max_days=1)[0]
+    finally:
+        engine.dispose()
 
 
 def rss_mb(pid: int) -> float:

@@ -29,7 +29,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.server import ROOT, agent_server, leaked_sandboxes, rss_mb
+from bench.server import ROOT, agent_server, auth, leaked_sandboxes, rss_mb
 from bench.stats import summary
 
 QUESTIONS = [
@@ -173,7 +173,7 @@ async def drive(url: str, pid: int, db: Path, args: argparse.Namespace) -> dict[
     t0 = time.monotonic()
     in_flight: set[asyncio.Task] = set()
     limits = httpx.Limits(max_connections=args.concurrency)
-    async with httpx.AsyncClient(base_url=url, timeout=60, limits=limits) as client:
+    async with httpx.AsyncClient(base_url=url, headers=auth(url), timeout=60, limits=limits) as client:
         traffic = Traffic(client)
         next_sample = t0
         while time.monotonic() - t0 < args.duration_s and sent < args.requests:

@@ -35,7 +35,7 @@ import httpx
 from app.executors.docker import DockerExecutor
 from app.executors.docker_warm import DockerWarmSandboxes
 from app.settings import load_settings
-from bench.server import ROOT, agent_server
+from bench.server import ROOT, agent_server, auth
 from bench.stats import summary
 
 SQL = "SELECT species, count(*) AS n FROM penguins GROUP BY species ORDER BY species"
@@ -83,7 +83,7 @@ def steady(urls: dict[str, str], runs: int, interval: float, block: int) -> dict
     """Interleaved blocks: `block` pooled requests (SQL and Python alternating) paced at
     `interval`, so the pooled server sees a steady 1/interval requests/s; then the same
     requests to the cold server; then baselines. Repeated until each way has `runs`."""
-    clients = {k: httpx.Client(base_url=u, timeout=60) for k, u in urls.items()}
+    clients = {k: httpx.Client(base_url=u, headers=auth(u), timeout=60) for k, u in urls.items()}
     requests = [("sql", SQL), ("python", PYTHON)] * (block // 2)
     samples: dict[str, list[float]] = {
         name: [] for name in ("baseline_true", "pool_sql", "pool_python", "cold_sql",
@@ -139,7 +139,7 @@ async def _client(client: httpx.AsyncClient, todo: list[int], stats: dict) -> No
 
 async def burst(url: str, concurrency: int, requests: int) -> dict:
     stats: dict = {"ok": 0, "429": 0, "latencies": []}
-    async with httpx.AsyncClient(base_url=url, timeout=60) as client:
+    async with httpx.AsyncClient(base_url=url, headers=auth(url), timeout=60) as client:
         before = pool_counters(httpx.Client(base_url=url))
         started = time.perf_counter()
         todo = list(range(requests))

@@ -37,6 +37,14 @@ A method a path does not have answers `405` with an `Allow` header. Bodies over
 1 MiB answer `413`. When `MAX_SANDBOXES` sandboxes are already running, `/api/chat`
 and `/api/query` answer `429` with a `Retry-After` header (seconds); requests never
 queue without bound.
+
+Every route except the probes, `/metrics`, `GET /api/auth/config`,
+`POST /api/auth/login` and `POST /api/auth/setup` needs sign-in: an API token
+(`Authorization: Bearer crl_...`) or the session cookie `corral_session` set by
+sign-in; with the cookie, POST, PATCH and DELETE also send the session's CSRF token
+in `X-CSRF-Token` (from `GET /api/auth/me` or the `corral_csrf` cookie). No or bad
+credentials answer `401` (`WWW-Authenticate: Bearer`); signed in but not allowed
+answers `403` naming what is missing. Another user's conversation answers `404`.
 """
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api import admin, chat, conversations, datasets, probes, query
+from app.api import admin, auth, chat, conversations, datasets, probes, query, tokens, users
 
 api_router = APIRouter()
-for _module in (probes, admin, datasets, chat, conversations, query):
+for _module in (probes, admin, auth, tokens, users, datasets, chat, conversations, query):
     api_router.include_router(_module.router)

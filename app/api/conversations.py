@@ -1,4 +1,5 @@
-"""Stored conversations: list (paged, newest first), read one, delete one."""
+"""Stored conversations: list (paged, newest first), read one, delete one; each user
+sees only their own (another user's id answers 404, so ids do not leak)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
-from app.api.deps import StoreDep
+from app.api.deps import CurrentUser, StoreDep
 from app.api.responses import errors
 from app.models import ID_PATTERN, Conversation, ConversationSummary
 
@@ -27,38 +28,46 @@ _PAGE_HEADERS = {
 
 
 @router.get("", response_model=list[ConversationSummary],
-            responses={200: {"headers": _PAGE_HEADERS}, **errors(422, 503)})
+            responses={200: {"headers": _PAGE_HEADERS}, **errors(401, 403, 422, 503)})
 async def list_conversations(
-    request: Request, response: Response, storage: StoreDep,
+    request: Request, response: Response, storage: StoreDep, user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX,
                                 description="Page size.")] = PAGE_DEFAULT,
     offset: Annotated[int, Query(ge=0, le=OFFSET_MAX,
                                  description="Conversations to skip.")] = 0,
 ) -> list[dict[str, Any]]:
     """Newest first (by last activity); one page of `limit` from `offset`."""
-    page = await storage.list_conversations(limit=limit, offset=offset)
-    total = await storage.count_conversations()
-    response.headers["X-Total-Count"] = str(total)
-    if offset + len(page) < total:
-        url = request.url.include_query_params(limit=limit, offset=offset + len(page))
-        response.headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
+    page = await storage.list_conversations(limit=limit, offset=offset, user_id=user.user_id)
+    total = await storage.count_conversations(user_id=user.user_id)
+    page_headers(request, response, limit, offset, len(page), total)
     return page
 
 
+def page_headers(request: Request, response: Response, limit: int, offset: int, count: int,
+                 total: int) -> None:
+    """X-Total-Count, and Link to the next page when there is one."""
+    response.headers["X-Total-Count"] = str(total)
+    if offset + count < total:
+        url = request.url.include_query_params(limit=limit, offset=offset + count)
+        response.headers["Link"] = f'<{url.path}?{url.query}>; rel="next"'
+
+
 @router.get("/{conversation_id}", response_model=Conversation, response_model_exclude_unset=True,
-            responses=errors(404, 422, 503))
-async def get_conversation(conversation_id: ConversationId, storage: StoreDep) -> dict[str, Any]:
+            responses=errors(401, 403, 404, 422, 503))
+async def get_conversation(conversation_id: ConversationId, storage: StoreDep,
+                           user: CurrentUser) -> dict[str, Any]:
     """The conversation with every answer, oldest first."""
-    conv = await storage.get_conversation(conversation_id)
+    conv = await storage.get_conversation(conversation_id, user_id=user.user_id)
     if conv is None:
         raise HTTPException(404, f"Conversation {conversation_id} does not exist.")
     return conv
 
 
 @router.delete("/{conversation_id}", status_code=204, response_class=Response,
-               responses=errors(404, 422, 503))
-async def delete_conversation(conversation_id: ConversationId, storage: StoreDep) -> Response:
+               responses=errors(401, 403, 404, 422, 503))
+async def delete_conversation(conversation_id: ConversationId, storage: StoreDep,
+                              user: CurrentUser) -> Response:
     """Delete it and its answers; the run audit keeps its rows."""
-    if not await storage.delete_conversation(conversation_id):
+    if not await storage.delete_conversation(conversation_id, user_id=user.user_id):
         raise HTTPException(404, f"Conversation {conversation_id} does not exist.")
     return Response(status_code=204)

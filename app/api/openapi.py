@@ -1,6 +1,6 @@
-"""The OpenAPI document: generated from the routes, then narrowed to this server's
-settings (MAX_ROWS, the dataset names) once they are loaded, so a request that the
-live schema allows is one the server accepts."""
+"""The OpenAPI document: generated from the routes, with how to authenticate, then
+narrowed to this server's settings (MAX_ROWS, the dataset names) once they are loaded,
+so a request that the live schema allows is one the server accepts."""
 
 from __future__ import annotations
 
@@ -17,10 +17,30 @@ def narrowed_openapi(app: FastAPI) -> dict[str, Any]:
             title=app.title, version=app.version, description=app.description,
             routes=app.routes,
         )
+        declare_security(app.openapi_schema)
     services = getattr(app.state, "services", None)
     if services is not None:  # narrow() is idempotent
         narrow(app.openapi_schema, services.settings.max_rows, services.catalog.names)
     return app.openapi_schema
+
+
+SECURITY_SCHEMES = {
+    "bearer": {"type": "http", "scheme": "bearer",
+               "description": "An API token (`crl_...`): `Authorization: Bearer <token>`."},
+    "session": {"type": "apiKey", "in": "cookie", "name": "corral_session",
+                "description": "The browser's session after sign-in; state-changing "
+                               "requests also send X-CSRF-Token."},
+}
+
+
+def declare_security(schema: dict[str, Any]) -> None:
+    """Every operation that can answer 401 needs a token or a session (unless it says
+    otherwise: sign-in itself is public)."""
+    schema.setdefault("components", {})["securitySchemes"] = SECURITY_SCHEMES
+    for ops in schema["paths"].values():
+        for op in ops.values():
+            if "401" in op.get("responses", {}) and "security" not in op:
+                op["security"] = [{"bearer": []}, {"session": []}]
 
 
 def narrow(schema: dict[str, Any], max_rows: int, datasets: list[str]) -> None:

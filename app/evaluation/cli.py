@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 
 from app.evaluation.questions import QuestionFileError, load_questions
@@ -20,12 +21,19 @@ def run_eval(args: argparse.Namespace) -> int:
         print(f"corral eval: {exc}", file=sys.stderr)
         return 2
     if args.url:
-        outcomes = evaluate(args.url, questions)
+        token = os.environ.get("CORRAL_TOKEN") or None
+        if args.token_file:
+            try:
+                token = args.token_file.read_text().strip()
+            except OSError as exc:
+                print(f"corral eval: --token-file: {exc}", file=sys.stderr)
+                return 2
+        outcomes = evaluate(args.url, questions, token=token)
     else:
         from app.evaluation.server import LocalServer
         try:
             with LocalServer(args.planner, args.datasets) as server:
-                outcomes = evaluate(server.url, questions)
+                outcomes = evaluate(server.url, questions, token=server.token)
         except (ValueError, RuntimeError) as exc:
             print(f"corral eval: {exc}", file=sys.stderr)
             return 2

@@ -54,10 +54,13 @@ def ask(client: httpx.Client, q: Question) -> Outcome:
 
 
 def evaluate(url: str, questions: list[Question], timeout_s: float = 120,
-             progress: Callable[[Outcome], None] | None = None) -> list[Outcome]:
-    """Every question in turn (one conversation each, so none leans on another)."""
+             progress: Callable[[Outcome], None] | None = None,
+             token: str | None = None) -> list[Outcome]:
+    """Every question in turn (one conversation each, so none leans on another), asked
+    with the API token `token` (Authorization: Bearer)."""
     outcomes = []
-    with httpx.Client(base_url=url, timeout=timeout_s) as client:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    with httpx.Client(base_url=url, timeout=timeout_s, headers=headers) as client:
         for q in questions:
             o = ask(client, q)
             outcomes.append(o)

@@ -1,6 +1,7 @@
 """A real agent server for the API tests: uvicorn on 127.0.0.1 (ephemeral port) in a
 background thread, the real app with real storage (SQLite) and, for runs, the real
-bubblewrap executor. Clients talk HTTP to it with httpx."""
+bubblewrap executor. Clients talk HTTP to it with httpx, signed in with a real API token
+of an admin ("tester"): `httpx.Client(base_url=s.url, headers=s.headers)`."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 from pathlib import Path
 
 import httpx
+from auth_helpers import auth_headers, issue_token
 
 from app.main import create_app
 from app.serving import ServerThread
@@ -18,8 +20,12 @@ sys.path.insert(0, str(ROOT / "tests" / "planner"))  # fake_llm_server
 
 
 class RunningServer(ServerThread):
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, tester: str | None = "tester") -> None:
+        """`tester`: the admin whose token `headers` carry (None: no user at all, as a
+        fresh install before its first admin)."""
         self.settings = settings
+        self.token = issue_token(settings.database_url, tester) if tester else ""
+        self.headers = auth_headers(self.token) if tester else {}
         super().__init__(create_app(settings))
 
 

@@ -8,12 +8,14 @@ import json
 import os
 import subprocess
 import sys
+import time
 import uuid
 
 import docker
 import httpx
 import pytest
 from agent_server import ROOT, RunningServer, server_settings
+from auth_helpers import container_token
 
 pytestmark = pytest.mark.docker
 
@@ -39,7 +41,7 @@ def test_chat_runs_in_docker_sandboxes(tmp_path):
     _need_image(RUNNER_IMAGE)
     before = _sandboxes()
     settings = server_settings(tmp_path, execution_mode="docker", runner_image=RUNNER_IMAGE)
-    with RunningServer(settings) as s, httpx.Client(base_url=s.url, timeout=60) as c:
+    with RunningServer(settings) as s, httpx.Client(base_url=s.url, headers=s.headers, timeout=60) as c:
         assert c.get("/readyz").json() == {"status": "ready", "executor": "docker"}
         answer = c.post("/api/chat", json={
             "question": "What are the top 5 destinations by number of flights?"}).json()
@@ -48,6 +50,18 @@ def test_chat_runs_in_docker_sandboxes(tmp_path):
         refused = c.post("/api/query", json={"language": "sql", "code": "INSTALL httpfs"})
         assert refused.json()["status"] == "rejected"
     assert _sandboxes() <= before  # every sandbox removed
+
+
+def _wait_ready(url: str, seconds: float) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"{url} not ready after {seconds} s")
 
 
 def test_agent_server_image_serves_the_canonical_prompts():
@@ -66,10 +80,13 @@ def test_agent_server_image_serves_the_canonical_prompts():
     try:
         port = subprocess.run(["docker", "port", name, "8000"], capture_output=True, text=True,
                               check=True).stdout.split()[0].rsplit(":", 1)[1]
+        _wait_ready(f"http://127.0.0.1:{port}", 60)  # migrated before the CLI touches it
+        token = container_token(name)
         smoke = subprocess.run(
             [sys.executable, str(ROOT / "scripts" / "smoke.py"), "--url",
              f"http://127.0.0.1:{port}", "--wait", "60"],
-            capture_output=True, text=True, timeout=300, check=False)
+            capture_output=True, text=True, timeout=300, check=False,
+            env={**os.environ, "CORRAL_TOKEN": token})
         assert smoke.returncode == 0, smoke.stdout + smoke.stderr
         assert "3/3 canonical prompts passed" in smoke.stdout
         # the bundled UI is served by the same image (UI_DIR)

@@ -91,7 +91,7 @@ def library(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
              if request.param == "docker" else {})
     settings = server_settings(tmp_path_factory.mktemp("library"), datasets_path=data,
                                execution_mode=request.param, **extra)
-    with RunningServer(settings) as server, httpx.Client(base_url=server.url,
+    with RunningServer(settings) as server, httpx.Client(base_url=server.url, headers=server.headers,
                                                          timeout=60) as client:
         yield client
 

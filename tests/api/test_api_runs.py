@@ -115,7 +115,7 @@ def test_metrics_count_runs_and_plans(client):
 
 def test_capacity_429_with_retry_after(tmp_path):
     settings = server_settings(tmp_path, max_sandboxes=1, run_timeout_ms=4000)
-    with RunningServer(settings) as s, httpx.Client(base_url=s.url, timeout=60) as c:
+    with RunningServer(settings) as s, httpx.Client(base_url=s.url, headers=s.headers, timeout=60) as c:
         slow: dict = {}
 
         def occupy() -> None:
@@ -152,7 +152,7 @@ def test_llm_plan_rejected_then_retried_through_the_api(tmp_path):
     llm.script.append((200, reply("sql", "INSTALL httpfs"), 0))
     settings = server_settings(tmp_path, llm_base_url=llm.url, llm_model="m")
     try:
-        with RunningServer(settings) as s, httpx.Client(base_url=s.url, timeout=60) as c:
+        with RunningServer(settings) as s, httpx.Client(base_url=s.url, headers=s.headers, timeout=60) as c:
             fixed = c.post("/api/chat", json={"question": "How many penguins?"}).json()
             assert fixed["result"]["status"] == "ok" and fixed["result"]["rows"] == [[344]]
             assert fixed["plan"] == {"language": "sql", "planner": "llm", "explanation": "Count.",

@@ -20,7 +20,7 @@ def no_cgroups(tmp_path, monkeypatch):
 
 
 def test_without_cgroups_bwrap_refuses_and_says_why(tmp_path, no_cgroups):
-    with RunningServer(server_settings(tmp_path)) as s, httpx.Client(base_url=s.url) as c:
+    with RunningServer(server_settings(tmp_path)) as s, httpx.Client(base_url=s.url, headers=s.headers) as c:
         ready = c.get("/readyz")
         assert ready.status_code == 503
         assert "sandbox-wide memory and process limit" in ready.json()["detail"]
@@ -31,7 +31,7 @@ def test_without_cgroups_bwrap_refuses_and_says_why(tmp_path, no_cgroups):
 
 def test_the_operators_opt_in_runs_and_readyz_shows_the_weaker_mode(tmp_path, no_cgroups):
     settings = server_settings(tmp_path, bwrap_allow_per_process_limits=True)
-    with RunningServer(settings) as s, httpx.Client(base_url=s.url, timeout=60) as c:
+    with RunningServer(settings) as s, httpx.Client(base_url=s.url, headers=s.headers, timeout=60) as c:
         ready = c.get("/readyz")
         assert ready.status_code == 200
         assert "per-process limits only" in ready.json()["isolation"]
@@ -40,5 +40,5 @@ def test_the_operators_opt_in_runs_and_readyz_shows_the_weaker_mode(tmp_path, no
 
 
 def test_with_cgroups_readyz_shows_no_weaker_mode(tmp_path):
-    with RunningServer(server_settings(tmp_path)) as s, httpx.Client(base_url=s.url) as c:
+    with RunningServer(server_settings(tmp_path)) as s, httpx.Client(base_url=s.url, headers=s.headers) as c:
         assert c.get("/readyz").json() == {"status": "ready", "executor": "bwrap"}

@@ -3,6 +3,7 @@ conversation in anyone's history: scripts/smoke.py against a real agent server."
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -17,7 +18,7 @@ def test_smoke_leaves_no_conversation_behind(tmp_path):
     with RunningServer(server_settings(tmp_path)) as s:
         smoke = subprocess.run([sys.executable, str(ROOT / "scripts" / "smoke.py"), "--url", s.url,
                                 "--wait", "60"], capture_output=True, text=True, timeout=300,
-                               check=False)
+                               check=False, env={**os.environ, "CORRAL_TOKEN": s.token})
         assert smoke.returncode == 0, smoke.stdout + smoke.stderr
         assert "3/3 canonical prompts passed" in smoke.stdout
-        assert httpx.get(f"{s.url}/api/conversations").json() == []
+        assert httpx.get(f"{s.url}/api/conversations", headers=s.headers).json() == []

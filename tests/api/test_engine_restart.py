@@ -25,11 +25,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from auth_helpers import auth_headers, container_token
 
 pytestmark = pytest.mark.docker
 
 AGENT_IMAGE = os.environ.get("AGENT_IMAGE", "corral/agent-server:latest")
 RUNNER_IMAGE = os.environ.get("RUNNER_IMAGE", "corral/runner:latest")
+# The Authorization header of the agent container's test admin (set by the agent fixture).
+AUTH: dict[str, str] = {}
 
 
 class PrivateEngine:
@@ -101,6 +104,7 @@ def agent(engine: PrivateEngine) -> Iterator[str]:
                               check=True).stdout.split()[0].rsplit(":", 1)[1]
         url = f"http://127.0.0.1:{port}"
         _wait_ready(url, 120)
+        AUTH.update(auth_headers(container_token(name)))
         yield url
     finally:
         logs = subprocess.run(["docker", "logs", "--tail", "40", name], capture_output=True,
@@ -126,7 +130,7 @@ def _wait_ready(url: str, seconds: float) -> list[dict]:
 
 
 def _traffic(url: str, stop: threading.Event, log: list[tuple[float, int, str]]) -> None:
-    with httpx.Client(base_url=url, timeout=60) as client:
+    with httpx.Client(base_url=url, headers=AUTH, timeout=60) as client:
         while not stop.is_set():
             try:
                 r = client.post("/api/query", json={"language": "sql", "code": "SELECT 1 AS x"})
@@ -140,7 +144,7 @@ def _traffic(url: str, stop: threading.Event, log: list[tuple[float, int, str]])
 
 def test_the_agent_recovers_from_an_engine_restart_by_itself(engine, agent):
     assert httpx.post(f"{agent}/api/query", json={"language": "sql", "code": "SELECT 1 AS x"},
-                      timeout=60).json()["status"] == "ok"
+                      headers=AUTH, timeout=60).json()["status"] == "ok"
     stop, log = threading.Event(), []
     traffic = threading.Thread(target=_traffic, args=(agent, stop, log), daemon=True)
     traffic.start()
@@ -157,7 +161,7 @@ def test_the_agent_recovers_from_an_engine_restart_by_itself(engine, agent):
     stop.set()
     traffic.join(timeout=90)
     after = httpx.post(f"{agent}/api/query", json={"language": "sql", "code": "SELECT 2 AS x"},
-                       timeout=60).json()
+                       headers=AUTH, timeout=60).json()
     assert after["status"] == "ok" and after["rows"] == [[2]]
     codes = {code for _, code, _ in log}
     assert codes <= {200, 429}, log  # never a 500, never a dropped connection

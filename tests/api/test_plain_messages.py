@@ -16,7 +16,7 @@ def test_engine_down_is_plain_for_analysts_and_detailed_for_operators(
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
     settings = server_settings(tmp_path, execution_mode="docker")
     with caplog.at_level(logging.WARNING, logger="corral.runs"), RunningServer(settings) as s, \
-            httpx.Client(base_url=s.url, timeout=60) as c:
+            httpx.Client(base_url=s.url, headers=s.headers, timeout=60) as c:
         result = c.post("/api/query", json={"language": "sql", "code": "SELECT 1 AS x"}).json()
         answer = c.post("/api/chat", json={
             "question": "What are the top 5 destinations by number of flights?"}).json()

@@ -1,6 +1,7 @@
 """Schemathesis against a real agent server: every check (response schema conformance,
 negative data rejection, positive data acceptance, unsupported methods, ...) on every
-operation of the live OpenAPI document, with bubblewrap sandboxes running the code it
+operation of the live OpenAPI document, signed in with an admin's API token (every
+route is reachable, and the public ones answer with or without it), with bubblewrap sandboxes running the code it
 generates and the UI mounted at / (as a venv deployment serves it).
 
 The number of examples per operation is bounded (SCHEMATHESIS_MAX_EXAMPLES, default
@@ -33,7 +34,7 @@ def test_schemathesis_finds_nothing(tmp_path):
         run = subprocess.run(
             [str(st), "run", f"{server.url}/openapi.json", "--checks", "all",
              "--mode", "all", "--max-examples", MAX_EXAMPLES, "--seed", SEED,
-             "--workers", "1", "--generation-database", "none", "--request-timeout", "60",
+             "--workers", "1", "--header", f"Authorization: Bearer {server.token}", "--generation-database", "none", "--request-timeout", "60",
              "--no-color", "--report", "junit", "--report-dir", str(report)],
             capture_output=True, text=True, timeout=900, check=False,
             cwd=report,  # its cache (.schemathesis/) stays out of the source tree

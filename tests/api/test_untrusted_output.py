@@ -79,7 +79,7 @@ def server(request, tmp_path_factory) -> Iterator[RunningServer]:
 
 @pytest.fixture(scope="module")
 def client(server) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=60) as c:
+    with httpx.Client(base_url=server.url, headers=server.headers, timeout=60) as c:
         yield c
 
 

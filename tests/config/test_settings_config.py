@@ -33,6 +33,13 @@ BAD = {
     "LOG_LEVEL": "CHATTY",
     "PORT": "70000",
     "UI_DIR": "/nonexistent/ui",
+    "AUTH_MODE": "ldap",
+    "SESSION_MAX_AGE_S": "0",
+    "SESSION_IDLE_TIMEOUT_S": "0",
+    "COOKIE_SECURE": "maybe",
+    "LOGIN_MAX_FAILURES": "0",
+    "LOGIN_LOCKOUT_S": "7200",
+    "API_TOKEN_MAX_DAYS": "0",
 }
 
 
@@ -85,6 +92,34 @@ def test_defaults_are_the_documented_ones(monkeypatch):
         "docker", 200, 5000, 4)
     assert s.ui_dir is None and s.database_url.startswith("sqlite:///")
     assert (s.warm_pool_size, s.warm_pool_max_idle_s, s.warm_pool_memory_budget) == (2, 300, "256m")
+
+
+def test_auth_defaults_are_the_documented_ones(monkeypatch):
+    for var in BAD:
+        monkeypatch.delenv(var, raising=False)
+    s = load_settings()
+    assert (s.auth_mode, s.auth_modes, s.cookie_secure) == ("local", ["local"], "auto")
+    assert (s.session_max_age_s, s.session_idle_timeout_s) == (28800, 1800)
+    assert (s.login_max_failures, s.login_lockout_s, s.api_token_max_days) == (5, 60, 365)
+
+
+def test_auth_mode_is_a_list_or_exactly_none(monkeypatch):
+    monkeypatch.setenv("AUTH_MODE", " OIDC, local ,local")
+    assert load_settings().auth_modes == ["oidc", "local"]
+    monkeypatch.setenv("AUTH_MODE", "none,local")
+    with pytest.raises(SettingsError, match="AUTH_MODE"):
+        load_settings()
+
+
+def test_no_sign_in_only_on_a_loopback_host(monkeypatch):
+    monkeypatch.setenv("AUTH_MODE", "none")
+    for host in ("127.0.0.1", "::1", "localhost"):
+        monkeypatch.setenv("HOST", host)
+        assert load_settings().auth_modes == []
+    for host in ("0.0.0.0", "10.1.2.3", "corral.example.com"):
+        monkeypatch.setenv("HOST", host)
+        with pytest.raises(SettingsError, match="AUTH_MODE=none .* loopback .*HOST="):
+            load_settings()
 
 
 def test_ui_dir_accepts_a_folder_with_index_html(tmp_path, monkeypatch):

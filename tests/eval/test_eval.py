@@ -68,7 +68,7 @@ def test_offline_planner_meets_the_committed_thresholds(tmp_path: Path) -> None:
     questions = load_questions(QUESTIONS, ROOT / "datasets")
     settings = server_settings(tmp_path, warm_pool_size=0)
     with RunningServer(settings) as server:
-        outcomes = evaluate(server.url, questions)
+        outcomes = evaluate(server.url, questions, token=server.token)
     data = summary(outcomes)
     print(table(data))  # shown with -s and in the CI log on failure
     total = data["total"]

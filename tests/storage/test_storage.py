@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.settings import load_settings
-from app.storage import Storage
+from app.storage import ConversationGone, Storage
 from runner.contract import failed_result, ok_result
 
 
@@ -21,6 +21,7 @@ async def storage(request, tmp_path):
         engine = sa.create_engine(load_settings(database_url=url).sqlalchemy_url)
         with engine.begin() as conn:  # a clean schema per test
             conn.execute(sa.text("DROP TABLE IF EXISTS runs, messages, conversations, "
+                                 "api_tokens, sessions, login_failures, setup_codes, users, "
                                  "alembic_version CASCADE"))
         engine.dispose()
         url = load_settings(database_url=url).sqlalchemy_url
@@ -35,8 +36,9 @@ async def test_migrations_are_idempotent_and_versioned(storage):
     with storage.engine.connect() as conn:
         version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
         tables = set(sa.inspect(conn).get_table_names())
-    assert version == "0001"
-    assert {"conversations", "messages", "runs"} <= tables
+    assert version == "0002"
+    assert {"conversations", "messages", "runs", "users", "api_tokens", "sessions",
+            "login_failures", "setup_codes"} <= tables
 
 
 async def test_conversation_round_trip(storage):
@@ -114,3 +116,26 @@ async def test_an_answer_for_a_deleted_conversation_is_refused_and_stores_nothin
         await storage.add_message(cid, "q", None, None, "m", [])
     assert not await storage.conversation_exists(cid)
     assert await storage.get_conversation(cid) is None
+
+
+async def test_each_owner_sees_only_their_conversations(storage):
+    mine = await storage.create_conversation("mine", user_id="a" * 32)
+    theirs = await storage.create_conversation("theirs", user_id="b" * 32)
+    before = await storage.create_conversation("from before identity")  # user_id NULL
+    assert [c["id"] for c in await storage.list_conversations(user_id="a" * 32)] == [mine]
+    assert await storage.count_conversations(user_id="b" * 32) == 1
+    assert await storage.get_conversation(theirs, user_id="a" * 32) is None
+    assert not await storage.conversation_exists(theirs, user_id="a" * 32)
+    assert await storage.get_conversation(before, user_id="a" * 32) is None
+    assert await storage.delete_conversation(theirs, user_id="a" * 32) is False
+    with pytest.raises(ConversationGone):  # appending to another's is as if it were gone
+        await storage.add_message(theirs, "q", None, None, "m", [], user_id="a" * 32)
+    assert (await storage.get_conversation(theirs, user_id="b" * 32))["messages"] == []
+    assert await storage.delete_conversation(theirs, user_id="b" * 32) is True
+
+
+async def test_runs_record_who_asked_what(storage):
+    await storage.record_run(ok_result("r-who", [], [], False, 1), "sql", "SELECT 1",
+                             "bwrap", 3, user_id="a" * 32, question="How many?")
+    row = (await storage.list_runs())[0]
+    assert (row["user_id"], row["question"]) == ("a" * 32, "How many?")

@@ -18,6 +18,7 @@ from typing import Self
 
 import httpx
 import pytest
+from auth_helpers import auth_headers, issue_token
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -74,6 +75,10 @@ class AgentServer:
         }
         self.process: subprocess.Popen[bytes] | None = None
         self.url = ""
+        # An admin's API token in the server's database: the browser sends it on every
+        # request (the UI's own sign-in page is tested with real sign-ins).
+        self.token = issue_token(self.env["DATABASE_URL"])
+        self.headers = auth_headers(self.token)
 
     def __enter__(self) -> Self:
         log = self.log_path.open("wb")

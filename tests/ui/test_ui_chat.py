@@ -24,8 +24,14 @@ from ui_helpers import (
 pytestmark = [pytest.mark.browser, pytest.mark.bwrap]
 
 
+@pytest.fixture(autouse=True)
+def signed_in(context, agent_server):
+    """Every request of the page carries the test admin's API token."""
+    context.set_extra_http_headers(agent_server.headers)
+
+
 def test_empty_screen_lists_the_canonical_prompts_and_datasets(context, agent_server):
-    suggestions = httpx.get(f"{agent_server.url}/api/suggestions").json()
+    suggestions = httpx.get(f"{agent_server.url}/api/suggestions", headers=agent_server.headers).json()
     page = open_app(context, agent_server.url)
 
     buttons = page.locator("#suggestions button.suggestion")
@@ -120,7 +126,8 @@ def test_penguins_prompt_table_sort_sql_csv_reload_and_keyboard(context, agent_s
     _, rows = table_of(answers(page).first)
     assert sorted(r[0] for r in rows) == ["Adelie", "Chinstrap", "Gentoo"]
     conversation_id = page.evaluate("localStorage.getItem('corral.conversationId')")
-    stored = httpx.get(f"{agent_server.url}/api/conversations/{conversation_id}").json()
+    stored = httpx.get(f"{agent_server.url}/api/conversations/{conversation_id}",
+                       headers=agent_server.headers).json()
     assert stored["messages"][0]["question"] == question
     current = page.locator("#conversation-list [aria-current=true]")
     assert current.count() == 1

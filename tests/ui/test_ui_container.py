@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import httpx
 import pytest
+from auth_helpers import auth_headers, container_token
 from playwright.sync_api import expect
 from ui_helpers import answers, number, open_app, read_csv, screenshot, table_of, wait_for_answers
 
@@ -79,6 +80,7 @@ class Stack:
     containers: list[str] = field(default_factory=list)
     network: str = ""
     url: str = ""
+    headers: dict[str, str] = field(default_factory=dict)  # the agent's test admin
 
     def logs(self) -> str:
         return "\n".join(
@@ -118,13 +120,14 @@ def stack() -> Iterator[Stack]:
         deadline = time.monotonic() + 90
         while True:  # ready when the agent answers through the UI's proxy
             try:
-                if httpx.get(f"{s.url}/api/datasets", timeout=5).status_code == 200:
+                if httpx.get(f"{s.url}/api/readyz", timeout=5).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the stack did not come up:\n{s.logs()}")
             time.sleep(0.5)
+        s.headers = auth_headers(container_token(agent))
         yield s
     finally:
         for name in s.containers:
@@ -149,16 +152,17 @@ def test_ui_container_is_hardened_and_sends_security_headers(stack):
     assert script.headers["content-type"].startswith(("application/javascript", "text/javascript"))
     assert script.headers.get("content-encoding") == "gzip"
     # /api/ reaches the agent server unchanged, with the same headers on top.
-    api = httpx.get(stack.url + "/api/suggestions")
+    api = httpx.get(stack.url + "/api/suggestions", headers=stack.headers)
     assert api.status_code == 200 and len(api.json()) == 3
     assert "content-security-policy" in api.headers
     too_big = httpx.post(stack.url + "/api/chat", content=b"x" * 400_000,
-                         headers={"Content-Type": "application/json"})
+                         headers={"Content-Type": "application/json", **stack.headers})
     assert too_big.status_code == 413
 
 
 @pytest.mark.browser
 def test_chat_through_the_ui_container(context, stack):
+    context.set_extra_http_headers(stack.headers)
     page = open_app(context, stack.url)
     csp_violations: list[str] = []
     page.on("console", lambda m: csp_violations.append(m.text)
@@ -185,12 +189,13 @@ def test_chat_through_the_ui_container(context, stack):
 def test_agent_down_is_reported_readably(context, stack):
     """Runs last in this module: it stops the agent container."""
     docker("stop", "-t", "5", stack.containers[0])
-    down = httpx.get(stack.url + "/api/datasets", timeout=30)
+    down = httpx.get(stack.url + "/api/datasets", headers=stack.headers, timeout=30)
     # 502 when the name no longer resolves, 504 while its old address is cached.
     assert down.status_code in (502, 504)
     detail = down.json()["detail"]
     assert detail.startswith("The agent server") and "check that it is running" in detail
 
+    context.set_extra_http_headers(stack.headers)
     page = open_app(context, stack.url)
     expect(page.locator("#banner")).to_contain_text("check that it is running")
     page.locator("#ask-input").fill("How many penguins are there on each island?")

@@ -14,7 +14,7 @@ CID = "0" * 32
 def fresh(tmp_path_factory):
     """A server of its own: the paging tests count every conversation."""
     settings = server_settings(tmp_path_factory.mktemp("paging"))
-    with RunningServer(settings) as s, httpx.Client(base_url=s.url, timeout=60) as c:
+    with RunningServer(settings) as s, httpx.Client(base_url=s.url, headers=s.headers, timeout=60) as c:
         yield c
 
 

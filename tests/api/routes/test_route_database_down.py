@@ -25,7 +25,7 @@ def pg():
 @pytest.mark.bwrap  # /readyz is ready again only where bubblewrap answers
 def test_database_down_is_503_then_heals(tmp_path, pg):
     settings = server_settings(tmp_path, database_url=pg.url)
-    with RunningServer(settings) as s, httpx.Client(base_url=s.url, timeout=60) as c:
+    with RunningServer(settings) as s, httpx.Client(base_url=s.url, headers=s.headers, timeout=60) as c:
         assert c.get("/api/conversations").status_code == 200
         pg.stop()
         try:
@@ -39,7 +39,9 @@ def test_database_down_is_503_then_heals(tmp_path, pg):
                                                      "try again in a few seconds."}
             ready = c.get("/readyz")
             assert ready.status_code == 503 and "DATABASE_URL" in ready.json()["detail"]
-            assert c.get("/api/datasets").status_code == 200  # needs no database
+            # The catalog needs no database, but who is asking is known only from it.
+            assert c.get("/api/datasets").status_code == 503
+            assert c.get("/healthz").status_code == 200
         finally:
             pg.start()
         assert c.get("/api/conversations").status_code == 200

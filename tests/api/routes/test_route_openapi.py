@@ -6,14 +6,34 @@ from __future__ import annotations
 import pytest
 from route_helpers import MAX_ROWS
 
+# Every route that needs sign-in answers 401 (no or bad credentials) and 403 (not
+# allowed; a cookie request without its CSRF token), and 503 (the database that holds
+# tokens and sessions is down).
+SIGNED_IN = {"401", "403", "503"}
 ERRORS = {
-    ("post", "/api/chat"): {"400", "404", "413", "422", "429", "503"},
-    ("post", "/api/query"): {"400", "413", "422", "429", "503"},
-    ("get", "/api/conversations"): {"422", "503"},
-    ("get", "/api/conversations/{conversation_id}"): {"404", "422", "503"},
-    ("delete", "/api/conversations/{conversation_id}"): {"404", "422", "503"},
+    ("post", "/api/chat"): SIGNED_IN | {"400", "404", "413", "422", "429"},
+    ("post", "/api/query"): SIGNED_IN | {"400", "413", "422", "429"},
+    ("get", "/api/conversations"): SIGNED_IN | {"422"},
+    ("get", "/api/conversations/{conversation_id}"): SIGNED_IN | {"404", "422"},
+    ("delete", "/api/conversations/{conversation_id}"): SIGNED_IN | {"404", "422"},
+    ("get", "/api/datasets"): SIGNED_IN,
+    ("get", "/api/suggestions"): SIGNED_IN,
     ("get", "/readyz"): {"503"},
+    ("get", "/api/auth/config"): {"503"},
+    ("post", "/api/auth/setup"): {"400", "403", "413", "422", "503"},
+    ("post", "/api/auth/login"): {"400", "401", "403", "413", "422", "429", "503"},
+    ("post", "/api/auth/logout"): SIGNED_IN,
+    ("get", "/api/auth/me"): SIGNED_IN,
+    ("get", "/api/tokens"): SIGNED_IN | {"422"},
+    ("post", "/api/tokens"): SIGNED_IN | {"400", "404", "413", "422"},
+    ("delete", "/api/tokens/{token_id}"): SIGNED_IN | {"404", "422"},
+    ("get", "/api/admin/users"): SIGNED_IN,
+    ("post", "/api/admin/users"): SIGNED_IN | {"400", "409", "413", "422"},
+    ("patch", "/api/admin/users/{user_id}"): SIGNED_IN | {"400", "404", "409", "413", "422"},
+    ("get", "/api/admin/audit"): SIGNED_IN | {"422"},
 }
+PUBLIC = {("get", "/healthz"), ("get", "/readyz"), ("get", "/metrics"),
+          ("get", "/api/auth/config"), ("post", "/api/auth/setup"), ("post", "/api/auth/login")}
 
 
 @pytest.fixture(scope="module")
@@ -31,13 +51,21 @@ def operations(spec):
 
 def test_every_route_is_documented(spec):
     assert {(m, p) for m, p, _ in operations(spec)} == set(ERRORS) | {
-        ("get", "/healthz"), ("get", "/metrics"), ("get", "/api/datasets"),
-        ("get", "/api/suggestions")}
+        ("get", "/healthz"), ("get", "/metrics")}
+
+
+def test_every_route_but_the_public_ones_needs_a_token_or_a_session(spec):
+    schemes = spec["components"]["securitySchemes"]
+    assert schemes["bearer"]["scheme"] == "bearer"
+    assert schemes["session"] == {**schemes["session"], "in": "cookie", "name": "corral_session"}
+    for method, path, op in operations(spec):
+        needed = op.get("security") or []
+        assert (needed == []) == ((method, path) in PUBLIC), (method, path)
 
 
 def test_every_success_has_a_body_schema(spec):
     for method, path, op in operations(spec):
-        ok = op["responses"].get("200") or op["responses"]["204"]
+        ok = next(op["responses"][s] for s in ("200", "201", "204") if s in op["responses"])
         if method == "delete":
             assert "content" not in ok, path
             continue
@@ -57,9 +85,13 @@ def test_every_error_status_is_documented_with_a_model(spec):
 
 
 def test_429_and_503_document_retry_after(spec):
-    for path in ("/api/chat", "/api/query"):
+    for path in ("/api/chat", "/api/query", "/api/auth/login"):
         for status in ("429", "503"):
             assert "Retry-After" in spec["paths"][path]["post"]["responses"][status]["headers"]
+
+
+def test_401_documents_www_authenticate(spec):
+    assert "WWW-Authenticate" in spec["paths"]["/api/auth/me"]["get"]["responses"]["401"]["headers"]
 
 
 def test_live_schema_carries_this_servers_limits(spec):

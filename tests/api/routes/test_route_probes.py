@@ -23,7 +23,7 @@ def test_readyz_and_its_proxy_path(api):
 def test_readyz_names_the_problem_when_docker_is_down(tmp_path, monkeypatch):
     monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-such-docker.sock")
     settings = server_settings(tmp_path, execution_mode="docker")
-    with RunningServer(settings) as s, httpx.Client(base_url=s.url) as c:
+    with RunningServer(settings) as s, httpx.Client(base_url=s.url, headers=s.headers) as c:
         response = c.get("/readyz")
         assert response.status_code == 503
         body = response.json()

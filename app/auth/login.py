@@ -1,0 +1,35 @@
+"""Checking a local sign-in: lockout first, then the password, with one answer and the
+same argon2 work for an unknown user, a wrong password and a disabled account."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+
+from app.auth import lockout, passwords, users
+from app.auth.users import User
+
+
+@dataclass(frozen=True)
+class Locked:
+    retry_after_s: int
+
+
+def authenticate(engine: Engine, username: str, password: str, max_failures: int,
+                 lockout_s: int) -> User | Locked | None:
+    """The user when the password is right (and the name not locked); Locked while
+    locked; None for any other failure (counted towards the lockout)."""
+    if wait := lockout.retry_after(engine, username):
+        return Locked(wait)
+    user = users.find(engine, username)
+    stored = users.password_hash(engine, user.id) if user else None
+    ok = passwords.verify(stored, password) if stored else passwords.dummy_verify(password)
+    if ok and user is not None and not user.disabled:
+        lockout.clear(engine, username)
+        users.touch_login(engine, user.id)
+        if passwords.needs_rehash(stored or ""):
+            users.update(engine, user.id, password_hash=passwords.hash_password(password))
+        return user
+    lockout.record_failure(engine, username, max_failures, lockout_s)
+    return None

@@ -1,0 +1,57 @@
+"""/api/admin/users: admins add, change, disable and re-enable local accounts; a
+disabled user's sessions end and their tokens stop working; the last admin stays."""
+
+from __future__ import annotations
+
+import httpx
+from agent_server import RunningServer, server_settings
+from identity_helpers import PASSWORD, add_user, bearer, sign_in, token_for
+
+
+def test_add_list_and_refuse_bad_users(admin):
+    made = add_user(admin, "rae", role="analyst")
+    assert (made["username"], made["role"], made["source"], made["disabled"]) == (
+        "rae", "analyst", "local", False)
+    assert "rae" in {u["username"] for u in admin.get("/api/admin/users").json()}
+    for body in ({"username": "rae", "password": PASSWORD},
+                 {"username": "RAE", "password": PASSWORD}):
+        taken = admin.post("/api/admin/users", json=body)
+        assert taken.status_code == 409 and "exists already" in taken.json()["detail"]
+    for body, field in (({"username": "sid", "password": "short"}, "password"),
+                        ({"username": "-bad", "password": PASSWORD}, "username")):
+        answer = admin.post("/api/admin/users", json=body)
+        assert answer.status_code == 422, body
+        assert answer.json()["detail"][0]["loc"][-1] == field
+        assert "password_hash" not in answer.text
+
+
+def test_disabling_ends_sessions_and_tokens_until_enabled(auth_server, admin):
+    user = add_user(admin, "tia")
+    token = token_for(admin, "tia")
+    with sign_in(auth_server, "tia") as browser, bearer(auth_server, token) as script:
+        assert admin.patch(f"/api/admin/users/{user['id']}",
+                           json={"disabled": True}).json()["disabled"] is True
+        assert browser.get("/api/auth/me").status_code == 401
+        assert script.get("/api/auth/me").status_code == 401
+        admin.patch(f"/api/admin/users/{user['id']}", json={"disabled": False})
+        assert script.get("/api/auth/me").status_code == 200  # the token lives on
+        assert browser.get("/api/auth/me").status_code == 401  # the session does not
+
+
+def test_role_and_password_changes(auth_server, admin):
+    user = add_user(admin, "uma")
+    changed = admin.patch(f"/api/admin/users/{user['id']}",
+                          json={"role": "admin", "password": "another long password"})
+    assert changed.status_code == 200 and changed.json()["role"] == "admin"
+    with sign_in(auth_server, "uma", "another long password") as uma:
+        assert uma.get("/api/admin/users").status_code == 200
+    assert admin.patch(f"/api/admin/users/{'f' * 32}", json={"role": "admin"}).status_code == 404
+
+
+def test_the_last_admin_cannot_be_demoted_or_disabled(tmp_path):
+    with RunningServer(server_settings(tmp_path, warm_pool_size=0)) as server, \
+            httpx.Client(base_url=server.url, headers=server.headers) as root:
+        me = root.get("/api/auth/me").json()
+        for change in ({"role": "analyst"}, {"disabled": True}):
+            answer = root.patch(f"/api/admin/users/{me['id']}", json=change)
+            assert answer.status_code == 409 and "no enabled admin" in answer.json()["detail"]

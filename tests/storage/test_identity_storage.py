@@ -1,0 +1,50 @@
+"""The identity tables under concurrency, on real SQLite and (when installed) PostgreSQL:
+failed sign-ins all count, and a username is unique regardless of case."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from app.auth import lockout, users
+from app.storage import make_engine, migrate, new_id, sqlalchemy_url, utcnow
+
+TABLES = ("runs, messages, conversations, api_tokens, sessions, login_failures, setup_codes, "
+          "users, alembic_version")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def engine(request, tmp_path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/corral.db"
+    else:
+        url = sqlalchemy_url(request.getfixturevalue("postgres_url"))
+        clean = sa.create_engine(url)
+        with clean.begin() as conn:
+            conn.execute(sa.text(f"DROP TABLE IF EXISTS {TABLES} CASCADE"))
+        clean.dispose()
+    e = make_engine(url)
+    migrate(e)
+    yield e
+    e.dispose()
+
+
+def test_concurrent_failures_all_count(engine):
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda _: lockout.record_failure(engine, "target", 100, 60), range(16)))
+    with engine.connect() as conn:
+        count = conn.execute(sa.select(lockout.login_failures.c.failures)).scalar_one()
+    assert count == 16
+
+
+def test_usernames_are_unique_regardless_of_case(engine):
+    users.create(engine, "alice")
+    with pytest.raises(users.UsernameTaken):
+        users.create(engine, "ALICE")
+    row = {"id": new_id(), "username": "Alice", "display_name": "x", "role": "analyst",
+           "source": "local", "disabled": False, "created_at": utcnow()}
+    with pytest.raises(IntegrityError), engine.begin() as conn:  # the database says so too
+        conn.execute(users.users.insert().values(**row))
