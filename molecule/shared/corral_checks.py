@@ -53,3 +53,20 @@ def assert_penguins_table(run: dict) -> None:
     assert run["status"] == "ok", run
     assert [c["name"] for c in run["columns"]] == ["species", "n"]
     assert run["rows"] == [["Adelie", 152], ["Chinstrap", 68], ["Gentoo", 124]]
+
+
+# The agent's CLI on the instance, as the corral_app role runs it (same database and settings).
+CLI = {
+    "compose": "docker compose -p corral exec -T agent-server python3 -m app.cli",
+    "venv": ("runuser -u corral -- /bin/sh -c 'set -a; . /opt/corral/current/corral.env; set +a; "
+             "cd /opt/corral/current/src && exec /opt/corral/current/venv/bin/python -m app.cli \"$@\"' corral"),
+}
+
+
+def browser_user(host, mode: str, username: str = "verifier") -> tuple[str, str]:
+    """A local analyst for the browser checks (created once per instance); (name, password)."""
+    password = "verifier-password-" + host.check_output("hostname")
+    if username not in host.check_output(f"{CLI[mode]} users list").split():
+        host.check_output(f"printf '%s\\n' {password} | {CLI[mode]} users add {username} "
+                          "--role analyst --password-stdin")
+    return username, password

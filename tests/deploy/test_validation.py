@@ -43,12 +43,12 @@ LOCAL = REPO / "inventories" / "local"
          "corral_auth_mode: expected a list of local, oidc and proxy, or exactly [none]"),
         (["-e", "corral_auth_mode=local,oidc", "-e", "corral_oidc_client_id=corral",
           "-e", "corral_oidc_client_secret=s3cret"],
-         "corral_oidc_issuer: expected the identity provider's issuer URL (https://...), because "
-         "corral_auth_mode contains oidc"),
+         ("corral_oidc_issuer: expected the identity provider's issuer URL (https://...), because "
+          "corral_auth_mode contains oidc")),
         (["-e", "corral_auth_mode=oidc", "-e", "corral_oidc_issuer=https://idp.example.com",
           "-e", "corral_oidc_client_id=corral"],
-         'corral_oidc_client_secret: expected the client secret (kept in a 0600 file), because '
-         'corral_auth_mode contains oidc (got "(empty)")'),
+         ('corral_oidc_client_secret: expected the client secret (kept in a 0600 file), because '
+          'corral_auth_mode contains oidc (got "(empty)")')),
         (["-e", '{"corral_trusted_proxies": ["nginx.local"]}'],
          "corral_trusted_proxies: expected IP addresses or CIDRs such as 10.0.0.5 or 10.0.0.0/24"),
         (["-e", '{"corral_allowed_hosts": ["https://corral.example.com/"]}'],

@@ -5,7 +5,14 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
-from corral_checks import TOKEN_FILE, PENGUINS_SQL, assert_penguins_table, get_json, post_json, status_of
+from corral_checks import (
+    PENGUINS_SQL,
+    TOKEN_FILE,
+    assert_penguins_table,
+    get_json,
+    post_json,
+    status_of,
+)
 
 UI = "http://127.0.0.1:8080"
 
