@@ -7,6 +7,7 @@ required: every request carries the automation token the role keeps in a 0600 fi
 
 from __future__ import annotations
 
+import os
 import random
 import uuid
 
@@ -35,6 +36,8 @@ def stack(tmp_path_factory):
         "-e", f"corral_app_dir={tmp / 'app'}", "-e", f"corral_backup_dir={tmp / 'backups'}",
         "-e", "corral_environment=local", "-e", "corral_app_mode=compose",
         "-e", f"corral_app_subnet=10.213.{net}.0/28",
+        # The images this run built (make exports AGENT_IMAGE with its TAG).
+        "-e", f"corral_app_image_tag={os.environ.get('AGENT_IMAGE', 'corral/agent-server:latest').rsplit(':', 1)[1]}",
     ]
     try:
         yield {"inventory": inventory, "extra": extra, "url": f"http://127.0.0.1:{port}",
