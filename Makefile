@@ -190,6 +190,7 @@ bench: bootstrap images ## benchmarks; each prints JSON (latency, load, sandbox 
 	$(PY) -m bench.latency
 	$(PY) -m bench.load
 	$(PY) -m bench.warm_pool
+	$(PY) -m bench.auth_latency
 
 # --- kubernetes -----------------------------------------------------------------
 

@@ -16,7 +16,8 @@ def main() -> int:
     from app.main import create_app
 
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port,
-                log_level=settings.log_level.lower())
+                log_level=settings.log_level.lower(),
+                proxy_headers=False)  # X-Forwarded-* are judged by app/auth/proxy.py
     return 0
 
 

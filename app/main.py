@@ -17,9 +17,11 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from app.api import api_router, errors
+from app.api.hosts import HostAllowList
 from app.api.limits import BodyLimit
 from app.api.openapi import narrowed_openapi
 from app.api.ui import ui_dir_from_env, ui_mount
+from app.auth.proxy import TrustedProxy
 from app.executors.base import Executor
 from app.metrics import Metrics
 from app.services import running_services
@@ -44,6 +46,9 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
         # Only for a UI served from another origin; the bundled UI and nginx need none.
         app.add_middleware(CORSMiddleware, allow_origins=origins,
                            allow_methods=["GET", "POST", "DELETE"], allow_headers=["Content-Type"])
+    app.add_middleware(TrustedProxy, settings=settings)
+    # Added last, so outermost: a foreign Host is refused before anything else runs.
+    app.add_middleware(HostAllowList, settings=settings)
     app.include_router(api_router)
     if ui_dir := settings.ui_dir if settings else ui_dir_from_env():
         app.router.routes.append(ui_mount(ui_dir))  # last: every API route wins

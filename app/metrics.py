@@ -37,6 +37,12 @@ class Metrics:
             "Requests answered 429 because MAX_SANDBOXES sandboxes were busy.",
             registry=self.registry,
         )
+        self.user_limit_rejections = Counter(
+            "corral_user_limit_rejections_total",
+            "Requests answered 429 by a per-user limit (app/user_limits.py), by its variable.",
+            ["limit"],
+            registry=self.registry,
+        )
         self.plans = Counter(
             "corral_plans_total",
             "Planner outcomes: planned, cannot_plan, retried, failed.",

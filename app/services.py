@@ -24,6 +24,7 @@ from app.planners.base import Planner
 from app.runs import Runs
 from app.settings import Settings, SettingsError, load_settings
 from app.storage import Storage
+from app.user_limits import UserLimits
 
 log = logging.getLogger("corral")
 
@@ -37,6 +38,7 @@ class Services:
     runs: Runs
     chat: Chat
     planner: Planner
+    user_limits: UserLimits
 
 
 def refuse_to_start(message: str) -> NoReturn:
@@ -119,8 +121,10 @@ async def running_services(
         "agent server ready: executor=%s planner=%s datasets=%s max_sandboxes=%d",
         executor.name, planner.name, ",".join(catalog.names), settings.max_sandboxes,
     )
+    user_limits = UserLimits(settings.user_runs_per_minute, settings.user_max_sandboxes,
+                             settings.run_timeout_ms, metrics)
     try:
-        yield Services(settings, catalog, executor, storage, runs, chat, planner)
+        yield Services(settings, catalog, executor, storage, runs, chat, planner, user_limits)
     finally:
         await planner.close()
         if own_executor:

@@ -16,8 +16,9 @@ START_TIMEOUT_S = 120
 class ServerThread:
     def __init__(self, app: FastAPI) -> None:
         self.app = app
+        # proxy_headers off: X-Forwarded-* are the app's to judge (app/auth/proxy.py).
         config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning",
-                                lifespan="on")
+                                lifespan="on", proxy_headers=False)
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
         self.url = ""

@@ -9,11 +9,14 @@ from __future__ import annotations
 import ipaddress
 import re
 import sys
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from app.hostnames import HostRule, Network, parse_allowed_hosts, parse_networks
 
 _MEMORY = re.compile(r"^[1-9][0-9]*[kmg]$")
 AUTH_MODES = ("local", "oidc", "proxy")
@@ -108,6 +111,30 @@ class Settings(BaseSettings):
     # When set, the agent server also serves the static web UI from this folder at /
     # (venv deployments and tests need no separate web server).
     ui_dir: Path | None = None
+    # Host header allow-list (app/api/hosts.py): any other Host gets 421 before a handler
+    # runs, which is what defeats DNS rebinding. Port ignored; ".example.com" = the domain
+    # and its subdomains.
+    allowed_hosts: str = "localhost,127.0.0.1,::1"
+    # Peers (IPs/CIDRs) whose X-Forwarded-Proto/-For and proxy identity header are believed
+    # (app/auth/proxy.py); from anyone else those headers are ignored.
+    trusted_proxies: str = ""
+    auth_proxy_user_header: str = Field("X-Forwarded-User", pattern=r"^[A-Za-z0-9-]{1,64}$")
+    auth_proxy_groups_header: str = Field("X-Forwarded-Groups", pattern=r"^[A-Za-z0-9-]{1,64}$")
+    # Per-user limits beside MAX_SANDBOXES (app/user_limits.py).
+    user_runs_per_minute: int = Field(30, ge=1, le=10000)
+    user_max_sandboxes: int = Field(2, ge=1, le=256)
+
+    @field_validator("allowed_hosts")
+    @classmethod
+    def _allowed_hosts(cls, v: str) -> str:
+        parse_allowed_hosts(v)
+        return v
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _trusted_proxies(cls, v: str) -> str:
+        parse_networks(v)
+        return v
 
     # --- identity and access (README "Users and sign-in") ---------------------------
     # Comma list of local, oidc, proxy; or exactly "none" (no sign-in: only with a
@@ -210,6 +237,14 @@ class Settings(BaseSettings):
                 raise ValueError(f"LLM_API_KEY_FILE cannot be read: {exc}") from None
         return self
 
+    @model_validator(mode="after")
+    def _proxy_needs_trusted_peers(self) -> Settings:
+        if "proxy" in self.auth_modes and not self.trusted_proxies.strip():
+            raise ValueError("AUTH_MODE includes proxy but TRUSTED_PROXIES is empty; name the "
+                             "authenticating proxy's addresses, or its header would be "
+                             "believed from no one")
+        return self
+
     def _warm_pool_fits(self) -> None:
         need = self.warm_pool_size * WARM_SANDBOX_IDLE_MEMORY
         if need > _size_bytes(self.warm_pool_memory_budget):
@@ -219,6 +254,18 @@ class Settings(BaseSettings):
                 f"than WARM_POOL_MEMORY_BUDGET={self.warm_pool_memory_budget}; raise the "
                 "budget or lower WARM_POOL_SIZE"
             )
+
+    @cached_property
+    def allowed_host_rules(self) -> tuple[HostRule, ...]:
+        return parse_allowed_hosts(self.allowed_hosts)
+
+    @cached_property
+    def trusted_proxy_networks(self) -> tuple[Network, ...]:
+        return parse_networks(self.trusted_proxies)
+
+    @cached_property
+    def cors_origin_set(self) -> set[str]:
+        return {o.strip().lower().rstrip("/") for o in self.cors_origins.split(",") if o.strip()}
 
     @property
     def auth_modes(self) -> list[str]:
@@ -234,6 +281,13 @@ class Settings(BaseSettings):
         if self.database_url.startswith("postgresql://"):
             return "postgresql+psycopg://" + self.database_url[len("postgresql://") :]
         return self.database_url
+
+
+def running_settings(app: object) -> Settings | None:
+    """The settings a started app runs with (None before start-up has finished): for the
+    middleware of an app built without explicit settings (`uvicorn app.main:app`)."""
+    services = getattr(getattr(app, "state", None), "services", None)
+    return services.settings if services is not None else None
 
 
 def is_loopback(host: str) -> bool:

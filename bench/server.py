@@ -45,11 +45,15 @@ def agent_server(log: Path | None = None, **env: str) -> Iterator[tuple[str, sub
             "DATASETS_PATH": str(ROOT / "datasets"),
             "DATABASE_URL": f"sqlite:///{tmp}/bench.db",
             "LOG_LEVEL": "WARNING",
+            # Every benchmark client is the one user `bench`: the per-user limits
+            # (app/user_limits.py) would measure themselves, not the server.
+            "USER_RUNS_PER_MINUTE": "10000",
+            "USER_MAX_SANDBOXES": "256",
             **env,
         }
         proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
-             "--port", str(port), "--log-level", "warning"],
+             "--port", str(port), "--log-level", "warning", "--no-proxy-headers"],
             cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=stderr,
         )
         url = f"http://127.0.0.1:{port}"

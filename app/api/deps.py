@@ -18,6 +18,7 @@ from app.runs import Runs
 from app.services import Services
 from app.settings import Settings
 from app.storage import Storage
+from app.user_limits import UserLimits
 
 
 def get_services(request: Request) -> Services:
@@ -56,6 +57,10 @@ def get_chat(services: ServicesDep) -> Chat:
     return services.chat
 
 
+def get_user_limits(services: ServicesDep) -> UserLimits:
+    return services.user_limits
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]
 StoreDep = Annotated[Storage, Depends(get_storage)]
@@ -63,6 +68,7 @@ ExecutorDep = Annotated[Executor, Depends(get_executor)]
 RunsDep = Annotated[Runs, Depends(get_runs)]
 ChatDep = Annotated[Chat, Depends(get_chat)]
 MetricsDep = Annotated[Metrics, Depends(get_metrics)]
+UserLimitsDep = Annotated[UserLimits, Depends(get_user_limits)]
 
 
 SIGN_IN_FIRST = "Sign in first"

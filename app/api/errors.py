@@ -19,6 +19,7 @@ from app.api.validation import validation_failed
 log = logging.getLogger("corral")
 
 from app.capacity import CapacityExceeded
+from app.user_limits import UserLimitExceeded
 
 
 async def capacity_exceeded(_: Request, exc: Exception) -> JSONResponse:
@@ -27,6 +28,13 @@ async def capacity_exceeded(_: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         {"detail": str(exc)}, status_code=429, headers={"Retry-After": str(exc.retry_after_s)}
     )
+
+
+async def user_limit_exceeded(_: Request, exc: Exception) -> JSONResponse:
+    """429 with Retry-After naming the per-user limit reached (app/user_limits.py)."""
+    assert isinstance(exc, UserLimitExceeded)
+    return JSONResponse({"detail": str(exc)}, status_code=429,
+                        headers={"Retry-After": str(exc.retry_after_s)})
 
 
 async def database_unavailable(_: Request, exc: Exception) -> JSONResponse:
@@ -72,5 +80,6 @@ HANDLERS: dict[Any, Any] = {
     RequestValidationError: validation_failed,
     HTTPException: http_error,
     CapacityExceeded: capacity_exceeded,
+    UserLimitExceeded: user_limit_exceeded,
     OperationalError: database_unavailable,
 }

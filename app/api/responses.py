@@ -17,7 +17,8 @@ _TEXT = {
          "enabled admin.",
     413: "The body is larger than the server accepts.",
     422: "A field is missing or invalid; `loc` names it.",
-    429: "Every sandbox is busy; retry after Retry-After seconds.",
+    429: "Every sandbox is busy, or a per-user limit is reached (`detail` names it); "
+         "retry after Retry-After seconds.",
     503: "The database is unavailable; retry after Retry-After seconds.",
 }
 

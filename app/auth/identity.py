@@ -1,5 +1,6 @@
 """Who is asking: the `Identity` of a request, resolved from its API token
-(`Authorization: Bearer crl_...`) or its session cookie; with AUTH_MODE=none, the one
+(`Authorization: Bearer crl_...`), a trusted proxy's header (app/auth/proxy.py) or its
+session cookie; with AUTH_MODE=none, the one
 anonymous identity for loopback peers. The routes get it through `CurrentUser` and
 `AdminUser` (app/api/deps.py).
 """
@@ -14,8 +15,9 @@ from typing import Literal
 from fastapi import Request
 from sqlalchemy.engine import Engine
 
-from app.auth import sessions, tokens
+from app.auth import proxy, sessions, tokens
 from app.auth.users import User
+from app.settings import Settings
 
 Source = Literal["session", "token", "proxy", "none"]
 
@@ -81,6 +83,12 @@ def _from_session(engine: Engine, cookie: str, idle_timeout_s: int) -> Identity 
     return of_user(user, "session", session_id=session.id_hash, csrf_token=session.csrf_token)
 
 
+def _from_proxy(engine: Engine, settings: Settings, request: Request) -> Identity | None:
+    user = proxy.proxy_user(engine, settings, request.headers[settings.auth_proxy_user_header],
+                            request.headers.get(settings.auth_proxy_groups_header))
+    return of_user(user, "proxy") if user else None
+
+
 async def resolve(request: Request) -> Identity | None:
     """The request's identity, or None (no or bad credentials; AUTH_MODE=none and a
     peer that is not loopback). A bad bearer token is never rescued by a cookie."""
@@ -90,6 +98,8 @@ async def resolve(request: Request) -> Identity | None:
         return ANONYMOUS if is_loopback_peer(request) else None
     if (header := request.headers.get("authorization")) is not None:
         return await asyncio.to_thread(_from_token, engine, header)
+    if proxy.wants_proxy_identity(request, settings):
+        return await asyncio.to_thread(_from_proxy, engine, settings, request)
     if cookie := request.cookies.get(sessions.COOKIE):
         return await asyncio.to_thread(_from_session, engine, cookie,
                                        settings.session_idle_timeout_s)

@@ -21,7 +21,9 @@ class LocalServer(ServerThread):
     def __init__(self, planner: str, datasets: Path, **overrides: Any) -> None:
         self.tmp = tempfile.TemporaryDirectory(prefix="corral-eval-")
         values: dict[str, Any] = {"datasets_path": datasets,
-                                  "database_url": f"sqlite:///{self.tmp.name}/eval.db"}
+                                  "database_url": f"sqlite:///{self.tmp.name}/eval.db",
+                                  # one user asks every question, as fast as answers come
+                                  "user_runs_per_minute": 10000}
         if planner == "offline":
             values["llm_base_url"] = ""  # the offline planner even when an LLM is configured
         values.update(overrides)

@@ -36,6 +36,10 @@ def server_settings(tmp: Path, **overrides: object) -> Settings:
         "database_url": f"sqlite:///{tmp}/corral.db",
         "max_sandboxes": 4,
         "run_timeout_ms": 5000,
+        # One user ("tester") makes every request of a suite: per-user limits only where a
+        # test sets them (tests/api/test_user_limits.py).
+        "user_runs_per_minute": 10000,
+        "user_max_sandboxes": 256,
     }
     values.update(overrides)
     return load_settings(**values)

@@ -188,6 +188,7 @@ def test_auth_mode_none_serves_loopback_peers_only(tmp_path, caplog):
         assert (me["username"], me["role"], me["source"]) == ("anonymous", "admin", "none")
         assert httpx.get(f"{local.url}/api/auth/config").json()["modes"] == []
     assert any("AUTH_MODE=none: NO SIGN-IN" in r.getMessage() for r in caplog.records)
-    with TestClient(create_app(settings)) as remote:  # peer "testclient", not loopback
+    # peer "testclient", not loopback; Host one of ALLOWED_HOSTS (app/api/hosts.py)
+    with TestClient(create_app(settings), base_url="http://localhost") as remote:
         answer = remote.get("/api/conversations")
         assert answer.status_code == 403 and "loopback" in answer.json()["detail"]
