@@ -110,8 +110,10 @@ dev: bootstrap images ## build images if needed, start ui + agent-server with co
 	@echo "Corral is up: http://localhost:$(UI_PORT)"
 
 .PHONY: smoke
-smoke: bootstrap ## ask the 3 canonical questions through the API and check the tables
-	$(PY) scripts/smoke.py --url http://localhost:$(UI_PORT) --wait 120
+smoke: bootstrap ## ask the 3 canonical questions through the API (with a fresh automation token) and check the tables
+	@mkdir -p build
+	@umask 077 && scripts/automation-token.sh > build/smoke-token
+	$(PY) scripts/smoke.py --url http://localhost:$(UI_PORT) --wait 120 --token-file build/smoke-token
 
 # The deployment `make dev` starts (compose.yaml's DEPLOYMENT_ID default); its sandboxes
 # carry it as a label, so `make clean` leaves other Corrals on the same engine alone.

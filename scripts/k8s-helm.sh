@@ -18,7 +18,13 @@ kubectl version --request-timeout=5s >/dev/null 2>&1 || {
   exit 1; }
 
 if [[ $ACTION == uninstall ]]; then
+  agent=$(kubectl -n "$NS" get deploy -l app.kubernetes.io/instance="$RELEASE",app.kubernetes.io/component=agent-server -o name 2>/dev/null | head -1)
   helm uninstall "$RELEASE" -n "$NS" --wait || true
+  # Made by scripts/k8s-token.sh, not by the chart: its token died with the release's database.
+  if [[ -n $agent ]]; then
+    token_secret="${agent#deployment.apps/}"
+    kubectl -n "$NS" delete secret "${token_secret%-agent-server}-automation-token" --ignore-not-found
+  fi
   kubectl -n "$NS" delete jobs -l io.corral.sandbox=runner --ignore-not-found
   exit 0
 fi
@@ -38,4 +44,6 @@ helm upgrade --install "$RELEASE" charts/corral -n "$NS" --create-namespace --wa
   --set-string images.runner.tag="$TAG",images.agentServer.tag="$TAG",images.ui.tag="$TAG" \
   --set images.runner.pullPolicy=IfNotPresent,images.agentServer.pullPolicy=IfNotPresent,images.ui.pullPolicy=IfNotPresent \
   ${HELM_VALUES:+-f "$HELM_VALUES"}
+# Sign-in is required: the automation token helm test and make k8s-smoke send.
+scripts/k8s-token.sh
 echo "helm-install: done; next: make k8s-smoke (or helm test $RELEASE -n $NS)"

@@ -20,10 +20,20 @@ TABLE = {
 
 
 DELETED: list[str] = []  # conversation ids the module deleted
+# The server requires sign-in, as Corral does by default: this token, as a Bearer header.
+TOKEN = "crl_" + "t" * 43
 
 
 class Handler(BaseHTTPRequestHandler):
+    def signed_in(self):
+        if self.headers.get("Authorization") == f"Bearer {TOKEN}":
+            return True
+        self.answer(401, {"detail": "Sign in first"}, [("WWW-Authenticate", "Bearer")])
+        return False
+
     def do_DELETE(self):
+        if not self.signed_in():
+            return
         DELETED.append(self.path.rsplit("/", 1)[1])
         self.send_response(204)
         self.end_headers()
@@ -43,6 +53,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        if not self.signed_in():
+            return
         code = body.get("code") or body.get("question") or ""
         if self.path == "/api/query":
             if "empty" in code:
@@ -77,44 +89,44 @@ def server():
 
 
 def test_sql_returns_the_table(adhoc, server):
-    result = adhoc("corral.deploy.query", {"url": server, "sql": "SELECT species", "expected_min_rows": 3})
+    result = adhoc("corral.deploy.query", {"url": server, "token": TOKEN, "sql": "SELECT species", "expected_min_rows": 3})
     assert result["rows"] == TABLE["rows"]
     assert [c["name"] for c in result["columns"]] == ["species", "n"]
     assert result["row_count"] == 3 and result["status"] == "ok" and result["changed"] is False
 
 
 def test_question_returns_table_and_plan(adhoc, server):
-    result = adhoc("corral.deploy.query", {"url": server + "/", "question": "species?"}, "--check")
+    result = adhoc("corral.deploy.query", {"url": server + "/", "token": TOKEN, "question": "species?"}, "--check")
     assert result["row_count"] == 3
     assert result["message"] == "3 species."
     assert result["plan"]["language"] == "sql"
 
 
 def test_a_check_leaves_no_conversation_behind_unless_asked_to(adhoc, server):
-    adhoc("corral.deploy.query", {"url": server, "question": "smokecheck"})
+    adhoc("corral.deploy.query", {"url": server, "token": TOKEN, "question": "smokecheck"})
     assert "smokecheck" in DELETED
-    adhoc("corral.deploy.query", {"url": server, "question": "kept", "keep_conversation": True})
+    adhoc("corral.deploy.query", {"url": server, "token": TOKEN, "question": "kept", "keep_conversation": True})
     assert "kept" not in DELETED
 
 
 def test_empty_result_fails(adhoc, server):
-    result = adhoc("corral.deploy.query", {"url": server, "sql": "empty"}, expect_rc=(2,))
+    result = adhoc("corral.deploy.query", {"url": server, "token": TOKEN, "sql": "empty"}, expect_rc=(2,))
     assert result["msg"] == "the query returned 0 row(s), expected at least 1"
 
 
 def test_http_error_shows_the_servers_detail(adhoc, server):
-    result = adhoc("corral.deploy.query", {"url": server, "sql": "busy"}, expect_rc=(2,))
+    result = adhoc("corral.deploy.query", {"url": server, "token": TOKEN, "sql": "busy"}, expect_rc=(2,))
     assert result["msg"].endswith("answered HTTP 429: All 4 sandboxes are busy; retry in a few seconds.")
     assert result["http_status"] == 429
 
 
 def test_run_status_other_than_ok_fails(adhoc, server):
-    result = adhoc("corral.deploy.query", {"url": server, "sql": "timeout"}, expect_rc=(2,))
+    result = adhoc("corral.deploy.query", {"url": server, "token": TOKEN, "sql": "timeout"}, expect_rc=(2,))
     assert result["msg"] == "the query ended with status 'timeout': The run took longer than 5000 ms"
 
 
 def test_unanswerable_question_fails_with_the_chat_message(adhoc, server):
-    result = adhoc("corral.deploy.query", {"url": server, "question": "a poem"}, expect_rc=(2,))
+    result = adhoc("corral.deploy.query", {"url": server, "token": TOKEN, "question": "a poem"}, expect_rc=(2,))
     assert "I can only answer questions about the datasets." in result["msg"]
 
 
@@ -124,10 +136,47 @@ def test_unreachable_server_is_named():
 
 
 def test_question_and_sql_are_mutually_exclusive(adhoc, server):
-    result = adhoc("corral.deploy.query", {"url": server, "sql": "x", "question": "y"}, expect_rc=(2,))
+    result = adhoc("corral.deploy.query", {"url": server, "token": TOKEN, "sql": "x", "question": "y"}, expect_rc=(2,))
     assert "mutually exclusive: question|sql" in result["msg"]
 
 
 def test_url_without_scheme_is_refused(adhoc):
     result = adhoc("corral.deploy.query", {"url": "localhost:8080", "sql": "x"}, expect_rc=(2,))
     assert result["msg"].startswith("url: expected http:// or https://")
+
+
+def test_token_file_is_read_and_its_token_never_shown(adhoc, server, tmp_path):
+    path = tmp_path / "automation-token"
+    path.write_text(TOKEN + "\n")
+    result = adhoc("corral.deploy.query", {"url": server, "sql": "x", "token_file": str(path)})
+    assert result["row_count"] == 3
+    assert TOKEN not in json.dumps(result)
+
+
+def test_without_a_token_the_401_says_what_is_missing(adhoc, server):
+    result = adhoc("corral.deploy.query", {"url": server, "sql": "x"}, expect_rc=(2,))
+    assert result["http_status"] == 401
+    assert result["msg"].endswith("answered HTTP 401: Sign in first (sign-in is required: give token or token_file)")
+
+
+def test_a_wrong_token_is_refused_and_not_echoed(adhoc, server):
+    wrong = "crl_" + "w" * 43
+    result = adhoc("corral.deploy.query", {"url": server, "sql": "x", "token": wrong}, expect_rc=(2,))
+    assert "(the token is unknown, expired or revoked)" in result["msg"]
+    assert wrong not in json.dumps(result)
+
+
+def test_an_unreadable_or_empty_token_file_is_named(adhoc, server, tmp_path):
+    result = adhoc("corral.deploy.query", {"url": server, "sql": "x", "token_file": str(tmp_path / "none")},
+                   expect_rc=(2,))
+    assert result["msg"].startswith("token_file: cannot read ")
+    empty = tmp_path / "empty"
+    empty.write_text("\n")
+    result = adhoc("corral.deploy.query", {"url": server, "sql": "x", "token_file": str(empty)}, expect_rc=(2,))
+    assert result["msg"] == f"token_file: {empty} is empty; expected an API token (crl_...)"
+
+
+def test_token_and_token_file_are_mutually_exclusive(adhoc, server, tmp_path):
+    result = adhoc("corral.deploy.query", {"url": server, "sql": "x", "token": TOKEN,
+                                           "token_file": str(tmp_path / "t")}, expect_rc=(2,))
+    assert "mutually exclusive: token|token_file" in result["msg"]

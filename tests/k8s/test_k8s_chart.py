@@ -102,6 +102,13 @@ BAD_VALUES = [
     ("runner.datasets.source=pvc", "at '/runner/datasets/name'"),
     # The chart's own label keys are what the NetworkPolicy selects: not overridable.
     (r"runner.labels.io\.corral\.sandbox=x", "invalid propertyName 'io.corral.sandbox'"),
+    # No sign-in is for loopback only; a pod never is.
+    ("auth.mode={none}", "at '/auth/mode/0': value must be one of 'local', 'oidc', 'proxy'"),
+    ("auth.mode={local,oidc}", "at '/auth/oidc/existingSecret': minLength"),
+    ("auth.oidc.issuer=idp.example.com", "at '/auth/oidc/issuer'"),
+    ("auth.cookieSecure=yes", "at '/auth/cookieSecure'"),
+    ("auth.userLimits.maxSandboxes=0", "at '/auth/userLimits/maxSandboxes': minimum"),
+    ("auth.allowedHosts={https://x.example.com/}", "at '/auth/allowedHosts/0'"),
 ]
 
 
@@ -221,6 +228,56 @@ def test_helm_test_hook_runs_one_query(helm):
     assert pod["metadata"]["annotations"]["helm.sh/hook"] == "test"
     script = pod["spec"]["containers"][0]["command"][-1]
     assert "/api/query" in script and "corral-agent-server:8000" in script
+
+
+def agent_env(manifests: list[dict]) -> dict[str, str]:
+    (agent,) = one(manifests, "Deployment", "-agent-server")["spec"]["template"]["spec"]["containers"]
+    return {e["name"]: e.get("value") for e in agent["env"]}
+
+
+def test_sign_in_is_required_and_hosts_come_from_ingress_and_services(helm):
+    env = agent_env(docs(helm))
+    assert env["AUTH_MODE"] == "local"
+    hosts = env["ALLOWED_HOSTS"].split(",")
+    # people (ingress), port-forward (localhost), helm test and in-cluster clients (Services).
+    assert {"corral.localtest.me", "localhost", "127.0.0.1", "::1", "corral-agent-server",
+            "corral-ui.corral.svc.cluster.local"} <= set(hosts)
+    assert len(hosts) == len(set(hosts))
+    assert env["COOKIE_SECURE"] == "auto" and env["TRUSTED_PROXIES"] == ""
+    without_ingress = agent_env(docs(helm, "--set", "ingress.enabled=false"))["ALLOWED_HOSTS"]
+    assert "corral.localtest.me" not in without_ingress.split(",")
+
+
+def test_oidc_client_secret_is_a_file_from_the_existing_secret(helm):
+    manifests = docs(helm, "-f", str(CHART / "ci" / "oidc-values.yaml"))
+    env = agent_env(manifests)
+    assert env["AUTH_MODE"] == "local,oidc" and env["ADMIN_GROUPS"] == "corral-admins"
+    assert env["OIDC_ISSUER"] == "https://idp.example.com/realms/analytics"
+    assert env["OIDC_CLIENT_SECRET_FILE"] == "/etc/corral/oidc/client-secret"
+    assert "OIDC_CLIENT_SECRET" not in env
+    assert env["COOKIE_SECURE"] == "true"  # the ingress terminates TLS
+    assert {"corral.example.com", "corral-internal.example.com"} <= set(env["ALLOWED_HOSTS"].split(","))
+    pod = one(manifests, "Deployment", "-agent-server")["spec"]["template"]["spec"]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "oidc"]
+    assert volume["secret"] == {"secretName": "corral-oidc", "defaultMode": 0o400,
+                                "items": [{"key": "client-secret", "path": "client-secret"}]}
+    (mount,) = [m for m in pod["containers"][0]["volumeMounts"] if m["name"] == "oidc"]
+    assert mount == {"name": "oidc", "mountPath": "/etc/corral/oidc", "readOnly": True}
+    # The chart never holds the secret itself.
+    assert not [d for d in manifests if d["kind"] == "Secret"]
+
+
+def test_helm_test_signs_in_with_the_token_secret_as_a_file(helm):
+    pod = one(docs(helm), "Pod", "-query-test")["spec"]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "test-token"]
+    assert volume["secret"]["secretName"] == "corral-automation-token"
+    assert volume["secret"]["optional"] is True
+    container = pod["containers"][0]
+    assert "env" not in container  # the token is a file, not an env var or argument
+    script = container["command"][-1]
+    assert "/etc/corral/test-token/token" in script and "exc.code != 401" in script
+    named = one(docs(helm, "--set", "tests.tokenSecret=mine"), "Pod", "-query-test")["spec"]
+    assert next(v for v in named["volumes"] if v["name"] == "test-token")["secret"]["secretName"] == "mine"
 
 
 @pytest.mark.parametrize("values", CI_VALUES, ids=lambda p: p.stem)

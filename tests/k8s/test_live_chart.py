@@ -4,7 +4,9 @@ helm test, the three canonical prompts through the ui Service, upgrade (also
 
 from __future__ import annotations
 
+import base64
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -50,6 +52,23 @@ def leftovers(cluster: Cluster, release: str, ns: str, wait_s: float = 90) -> st
         time.sleep(1)
 
 
+def automation_token(cluster: Cluster, release: str, ns: str) -> str:
+    """A fresh API token for the release's automation user (scripts/k8s-token.sh: made by the
+    agent's CLI in its pod, kept in the Secret helm test mounts). Sign-in is required, and a
+    pod without persistence forgets its users when it restarts, so every check gets a new one."""
+    env = dict(os.environ, KUBECONFIG=str(cluster.kubeconfig), K8S_NAMESPACE=ns, HELM_RELEASE=release)
+    subprocess.run([str(ROOT / "scripts" / "k8s-token.sh")], env=env, check=True, timeout=120,
+                   capture_output=True, text=True)
+    secret = cluster.kubectl("get", "secret", f"{release}-automation-token", "-n", ns,
+                             "-o", "jsonpath={.data.token}").stdout
+    return base64.b64decode(secret).decode().strip()
+
+
+def helm_test(cluster: Cluster, release: str, ns: str) -> str:
+    automation_token(cluster, release, ns)
+    return cluster.helm("test", release, "-n", ns, "--timeout", "3m").stdout
+
+
 @pytest.fixture(scope="module")
 def release(k8s_cluster: Cluster):
     k8s_cluster.kubectl("delete", "namespace", NS, "--ignore-not-found", "--wait")
@@ -64,8 +83,8 @@ def test_default_install_is_available_and_helm_test_passes(release: Cluster):
     assert {d["metadata"]["name"] for d in deploys} == {f"{RELEASE}-agent-server", f"{RELEASE}-ui"}
     for d in deploys:
         assert d["status"].get("availableReplicas", 0) == d["spec"]["replicas"], d["status"]
-    proc = release.helm("test", RELEASE, "-n", NS, "--timeout", "3m")
-    assert "Phase:          Succeeded" in proc.stdout or "Succeeded" in proc.stdout, proc.stdout
+    out = helm_test(release, RELEASE, NS)
+    assert "Phase:          Succeeded" in out or "Succeeded" in out, out
 
 
 def free_port() -> int:
@@ -75,6 +94,7 @@ def free_port() -> int:
 
 
 def test_canonical_prompts_through_the_ui_service(release: Cluster):
+    token = automation_token(release, RELEASE, NS)
     port = free_port()
     forward = subprocess.Popen(
         [str(release.bin_dir / "kubectl"), "--kubeconfig", str(release.kubeconfig), "-n", NS,
@@ -88,6 +108,7 @@ def test_canonical_prompts_through_the_ui_service(release: Cluster):
             time.sleep(0.2)
         proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "smoke.py"), "--url",
                                f"http://127.0.0.1:{port}", "--wait", "120"],
+                              env=dict(os.environ, CORRAL_TOKEN=token),
                               text=True, capture_output=True, timeout=600, check=False)
     finally:
         forward.terminate()
@@ -200,8 +221,7 @@ def test_upgrade_reuse_values_and_rollback(release: Cluster):
     assert (env["MAX_ROWS"], env["RUN_TIMEOUT_MS"]) == ("200", "5000")
     history = json.loads(release.helm("history", RELEASE, "-n", NS, "-o", "json").stdout)
     assert [h["status"] for h in history][-1] == "deployed" and len(history) == 4
-    proc = release.helm("test", RELEASE, "-n", NS, "--timeout", "3m")
-    assert "Succeeded" in proc.stdout
+    assert "Succeeded" in helm_test(release, RELEASE, NS)
 
 
 def test_uninstall_leaves_nothing_of_the_release(release: Cluster):
@@ -254,9 +274,10 @@ def test_install_with_ci_values(k8s_cluster: Cluster, values: Path):
     k8s_cluster.kubectl("delete", "namespace", ns, "--ignore-not-found", "--wait")
     k8s_cluster.kubectl("create", "namespace", ns)
     try:
-        if values.stem in ("digests-values", "volume-datasets-values"):
+        if values.stem in ("digests-values", "volume-datasets-values", "oidc-values"):
             # digests: images of a registry this machine cannot reach; volume-datasets: a
-            # gVisor runtime class, an LLM endpoint and storage this cluster does not have.
+            # gVisor runtime class, an LLM endpoint and storage this cluster does not have;
+            # oidc: an identity provider this cluster does not have.
             # The API server must accept every object (server-side dry run, admission included).
             k8s_cluster.helm("install", rel, str(CHART), "-n", ns, "-f", str(values),
                              "--dry-run=server")
@@ -268,7 +289,7 @@ def test_install_with_ci_values(k8s_cluster: Cluster, values: Path):
             k8s_cluster.kubectl("apply", "-n", ns, "-f", "-", input=PREREQS)
         install(k8s_cluster, rel, ns, "-f", str(values))
         if values.stem in ("default-values", "no-ingress-values"):
-            assert "Succeeded" in k8s_cluster.helm("test", rel, "-n", ns, "--timeout", "3m").stdout
+            assert "Succeeded" in helm_test(k8s_cluster, rel, ns)
         k8s_cluster.helm("uninstall", rel, "-n", ns, "--wait")
         assert leftovers(k8s_cluster, rel, ns) == ""
     finally:

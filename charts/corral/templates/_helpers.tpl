@@ -91,3 +91,37 @@ seccompProfile:
 {{- define "corral.envInt" -}}
 {{- int64 . | toString | quote -}}
 {{- end -}}
+
+{{/* ALLOWED_HOSTS: the ingress host (people), localhost for `kubectl port-forward`, and the
+     Services' DNS names (helm test and in-cluster clients), plus auth.allowedHosts. The
+     agent answers 421 to any other Host; /healthz and /readyz are exempt (probes use pod IPs). */}}
+{{- define "corral.allowedHosts" -}}
+{{- $hosts := list "localhost" "127.0.0.1" "::1" -}}
+{{- if .Values.ingress.enabled -}}
+{{- $hosts = append $hosts .Values.ingress.host -}}
+{{- end -}}
+{{- range $component := list "ui" "agent-server" -}}
+{{- $svc := printf "%s-%s" (include "corral.fullname" $) $component -}}
+{{- $hosts = concat $hosts (list $svc (printf "%s.%s" $svc $.Release.Namespace) (printf "%s.%s.svc" $svc $.Release.Namespace) (printf "%s.%s.svc.cluster.local" $svc $.Release.Namespace)) -}}
+{{- end -}}
+{{- join "," (concat $hosts .Values.auth.allowedHosts | uniq) -}}
+{{- end -}}
+
+{{/* COOKIE_SECURE: Secure cookies whenever the ingress terminates TLS. */}}
+{{- define "corral.cookieSecure" -}}
+{{- if .Values.auth.cookieSecure -}}
+{{- .Values.auth.cookieSecure -}}
+{{- else if and .Values.ingress.enabled .Values.ingress.tls.enabled -}}
+true
+{{- else -}}
+auto
+{{- end -}}
+{{- end -}}
+
+{{- define "corral.oidcSecretMounted" -}}
+{{- if and (has "oidc" .Values.auth.mode) .Values.auth.oidc.existingSecret -}}true{{- end -}}
+{{- end -}}
+
+{{- define "corral.testTokenSecret" -}}
+{{- default (printf "%s-automation-token" (include "corral.fullname" .)) .Values.tests.tokenSecret -}}
+{{- end -}}

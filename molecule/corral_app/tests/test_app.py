@@ -5,7 +5,14 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
-from corral_checks import PENGUINS_SQL, assert_penguins_table, get_json, post_json
+from corral_checks import (
+    PENGUINS_SQL,
+    TOKEN_FILE,
+    assert_penguins_table,
+    get_json,
+    post_json,
+    status_of,
+)
 
 UI = "http://127.0.0.1:8080"
 
@@ -24,6 +31,28 @@ def test_settings_file_is_private_and_carries_the_variables(host):
     assert env.user == "root" and env.mode == 0o600
     assert "MAX_ROWS=50" in env.content_string
     assert host.file("/opt/corral/compose.yaml").exists
+
+
+def test_sign_in_settings_reach_the_agent(host):
+    env = host.check_output("docker exec corral-agent-server-1 env")
+    assert "AUTH_MODE=local" in env.splitlines()
+    hosts = next(line for line in env.splitlines() if line.startswith("ALLOWED_HOSTS=")).split("=", 1)[1]
+    assert {"localhost", "127.0.0.1", "::1", "corral-molecule-app", "10.213.47.11"} <= set(hosts.split(","))
+    assert "TRUSTED_PROXIES=10.213.47.10" in env.splitlines()
+
+
+def test_automation_token_file_is_private(host):
+    token = host.file(TOKEN_FILE)
+    assert token.user == "root" and token.mode == 0o600
+    assert token.content_string.startswith("crl_")
+    assert host.file("/opt/corral/secrets").mode == 0o700
+
+
+def test_the_api_requires_sign_in_and_accepts_the_automation_token(host):
+    assert status_of(host, f"{UI}/api/conversations", signed_in=False) == 401
+    assert status_of(host, f"{UI}/api/conversations", signed_in=True) == 200
+    me = get_json(host, f"{UI}/api/auth/me")
+    assert me["username"] == "corral-automation" and me["role"] == "analyst"
 
 
 def test_agent_does_not_run_as_root(host):

@@ -10,7 +10,7 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "shared"))
 from browser import penguins_table_in_browser
-from corral_checks import PENGUINS_SQL, assert_penguins_table, get_json, post_json
+from corral_checks import PENGUINS_SQL, assert_penguins_table, browser_user, get_json, post_json
 
 HOST_URL = f"http://127.0.0.1:{os.environ.get('CORRAL_FULLSTACK_VENV_PORT', '18081')}"
 
@@ -45,8 +45,8 @@ def test_query_through_the_ui_port_returns_a_table(host):
     )
 
 
-def test_chromium_on_the_host_gets_a_table():
-    headers, rows = penguins_table_in_browser(HOST_URL)
+def test_chromium_on_the_host_gets_a_table(host):
+    headers, rows = penguins_table_in_browser(HOST_URL, browser_user(host, "venv"))
     assert headers[0] == "species"
     assert sorted(r[0] for r in rows) == ["Adelie", "Chinstrap", "Gentoo"]
 

@@ -44,7 +44,30 @@ def _detail(body):
     return str(detail)
 
 
-def post(url, path, payload, timeout, validate_certs, opener=open_url):
+def read_token(token=None, token_file=None):
+    """The API token from O(token) or the first line of O(token_file); None when neither is set.
+
+    Raises QueryError naming the option when the file cannot be read or holds no token."""
+    if token:
+        return token.strip()
+    if not token_file:
+        return None
+    try:
+        with open(token_file, encoding="utf-8") as handle:
+            value = handle.readline().strip()
+    except OSError as exc:
+        raise QueryError(f"token_file: cannot read {token_file}: {exc.strerror or exc}") from None
+    if not value:
+        raise QueryError(f"token_file: {token_file} is empty; expected an API token (crl_...)")
+    return value
+
+
+def auth_headers(token):
+    """Authorization header for a Corral API token (none without a token)."""
+    return {"Authorization": "Bearer " + token} if token else {}
+
+
+def post(url, path, payload, timeout, validate_certs, opener=open_url, token=None):
     """POST JSON; return (http status, parsed body). Raises QueryError on HTTP/network errors."""
     target = url.rstrip("/") + path
     try:
@@ -52,15 +75,20 @@ def post(url, path, payload, timeout, validate_certs, opener=open_url):
             target,
             data=json.dumps(payload),
             method="POST",
-            headers={"Content-Type": "application/json", "Accept": "application/json"},
+            headers=dict({"Content-Type": "application/json", "Accept": "application/json"},
+                         **auth_headers(token)),
             timeout=timeout,
             validate_certs=validate_certs,
         )
         status, raw = response.getcode(), response.read()
     except HTTPError as exc:
         body = exc.read().decode("utf-8", "replace") if hasattr(exc, "read") else ""
+        hint = ""
+        if exc.code == 401:
+            hint = " (sign-in is required: give token or token_file)" if not token else \
+                " (the token is unknown, expired or revoked)"
         raise QueryError(
-            f"{target} answered HTTP {exc.code}: {_detail(body) or exc.reason}",
+            f"{target} answered HTTP {exc.code}: {_detail(body) or exc.reason}{hint}",
             status_code=exc.code,
             body=body,
         ) from None
@@ -77,7 +105,7 @@ def post(url, path, payload, timeout, validate_certs, opener=open_url):
         ) from None
 
 
-def forget_conversation(url, body, timeout, validate_certs, opener=open_url):
+def forget_conversation(url, body, timeout, validate_certs, opener=open_url, token=None):
     """DELETE the conversation an /api/chat answer started; return a warning or None.
 
     A deployment's own checks must leave no trace in its users' history."""
@@ -86,7 +114,8 @@ def forget_conversation(url, body, timeout, validate_certs, opener=open_url):
         return None
     target = "{}/api/conversations/{}".format(url.rstrip("/"), conversation_id)
     try:
-        opener(target, method="DELETE", timeout=timeout, validate_certs=validate_certs)
+        opener(target, method="DELETE", timeout=timeout, validate_certs=validate_certs,
+               headers=auth_headers(token))
     except (HTTPError, URLError, OSError) as exc:
         return f"could not delete the check's conversation {conversation_id}: {exc}"
     return None

@@ -54,6 +54,18 @@ options:
     description: Verify the server's TLS certificate (set V(false) for a self-signed one).
     type: bool
     default: true
+  token:
+    description:
+      - API token (C(crl_...)) sent as C(Authorization: Bearer); Corral requires sign-in
+        unless it runs with C(AUTH_MODE=none).
+      - Create one with C(corral tokens create --user NAME --scope query) or on the admin page.
+        Prefer O(token_file), which keeps it out of playbooks and logs.
+    type: str
+  token_file:
+    description:
+      - File on the target whose first line is the API token (the corral_app role keeps the
+        automation user's token in C(/opt/corral/secrets/automation-token), mode 0600).
+    type: path
   keep_conversation:
     description:
       - A question starts a conversation; by default it is deleted once answered, so a
@@ -62,12 +74,14 @@ options:
     default: false
 notes:
   - Exactly one of O(question) and O(sql) is required.
+  - At most one of O(token) and O(token_file). An HTTP 401 answer names what is missing.
 """
 
 EXAMPLES = r"""
-- name: Smoke test through the UI's proxy
+- name: Smoke test through the UI's proxy, with the token the corral_app role created
   corral.deploy.query:
     url: http://127.0.0.1:8080
+    token_file: /opt/corral/secrets/automation-token
     sql: SELECT species, count(*) AS n FROM penguins GROUP BY species
     expected_min_rows: 3
 
@@ -75,6 +89,7 @@ EXAMPLES = r"""
   corral.deploy.query:
     url: https://corral.example.org
     question: How many penguins are there per island?
+    token: "{{ corral_api_token }}"
     validate_certs: false
   register: answer
 """
@@ -136,8 +151,10 @@ def main():
             "timeout": {"type": "int", "default": 30},
             "validate_certs": {"type": "bool", "default": True},
             "keep_conversation": {"type": "bool", "default": False},
+            "token": {"type": "str", "no_log": True},
+            "token_file": {"type": "path"},
         },
-        mutually_exclusive=[("question", "sql")],
+        mutually_exclusive=[("question", "sql"), ("token", "token_file")],
         required_one_of=[("question", "sql")],
         supports_check_mode=True,
     )
@@ -147,17 +164,18 @@ def main():
     path, payload = corral_api.build_request(
         params["question"], params["sql"], params["max_rows"], params["dataset"]
     )
-    http_status, body = None, None
+    http_status, body, token = None, None, None
     try:
+        token = corral_api.read_token(params["token"], params["token_file"])
         http_status, body = corral_api.post(
-            params["url"], path, payload, params["timeout"], params["validate_certs"]
+            params["url"], path, payload, params["timeout"], params["validate_certs"], token=token
         )
         run, plan, message = corral_api.table_from(path, body)
         row_count = corral_api.check_table(run, params["expected_min_rows"])
     except corral_api.QueryError as exc:
-        _forget(module, body)
+        _forget(module, body, token)
         module.fail_json(msg=str(exc), http_status=exc.status_code or http_status)
-    _forget(module, body)
+    _forget(module, body, token)
     result = {
         "changed": False,
         "http_status": http_status,
@@ -172,12 +190,12 @@ def main():
     module.exit_json(**result)
 
 
-def _forget(module, body):
+def _forget(module, body, token):
     params = module.params
     if params["question"] is None or params["keep_conversation"]:
         return
     warning = corral_api.forget_conversation(
-        params["url"], body, params["timeout"], params["validate_certs"])
+        params["url"], body, params["timeout"], params["validate_certs"], token=token)
     if warning:
         module.warn(warning)
 
