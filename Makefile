@@ -108,6 +108,9 @@ dev: bootstrap images ## build images if needed, start ui + agent-server with co
 	UI_PORT=$(UI_PORT) DOCKER_GID=$$(stat -c %g /var/run/docker.sock) docker compose up -d --wait || { \
 	  docker compose logs --tail 30 agent-server >&2; exit 1; }
 	@echo "Corral is up: http://localhost:$(UI_PORT)"
+	@if code=$$(docker compose exec -T agent-server python3 -m app.cli setup-code 2>/dev/null); then \
+	  echo "First sign-in: create the first admin on that page with the one-time setup code $$code"; \
+	else echo "Sign in with your account (add one: docker compose exec agent-server python3 -m app.cli users add NAME)"; fi
 
 .PHONY: smoke
 smoke: bootstrap ## ask the 3 canonical questions through the API (with a fresh automation token) and check the tables
