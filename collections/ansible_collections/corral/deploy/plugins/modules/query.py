@@ -56,7 +56,7 @@ options:
     default: true
   token:
     description:
-      - API token (C(crl_...)) sent as C(Authorization: Bearer); Corral requires sign-in
+      - API token (C(crl_...)) sent in the C(Authorization) header as a bearer token; Corral requires sign-in
         unless it runs with C(AUTH_MODE=none).
       - Create one with C(corral tokens create --user NAME --scope query) or on the admin page.
         Prefer O(token_file), which keeps it out of playbooks and logs.
