@@ -96,6 +96,17 @@ def test_a_cookie_post_from_another_origin_is_refused(auth_server, admin):
     assert cross_login.status_code == 403
 
 
+@pytest.mark.parametrize("origin", ["http://[::1", "http://[zz]:1", "http://[127.0.0.1]"])
+def test_a_malformed_origin_is_refused_not_a_server_error(auth_server, origin):
+    # Before: the Host/Origin middleware raised on these, so anyone could make any POST
+    # answer 500 (and fill the log with tracebacks) without signing in.
+    answer = httpx.post(f"{auth_server.url}/api/auth/login",
+                        json={"username": "nobody", "password": PASSWORD},
+                        headers={"Origin": origin}, timeout=60)
+    assert answer.status_code == 403, answer.text
+    assert "Origin" in answer.json()["detail"]
+
+
 def test_logout_needs_csrf_then_ends_the_session(auth_server, admin):
     add_user(admin, "ida")
     with sign_in(auth_server, "ida") as browser:
