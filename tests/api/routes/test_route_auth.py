@@ -107,6 +107,16 @@ def test_a_malformed_origin_is_refused_not_a_server_error(auth_server, origin):
     assert "Origin" in answer.json()["detail"]
 
 
+def test_a_non_ascii_csrf_header_is_refused_not_a_server_error(auth_server, admin):
+    add_user(admin, "ike")
+    with sign_in(auth_server, "ike") as browser:
+        browser.headers.pop("X-CSRF-Token")
+        # Before: hmac.compare_digest raised TypeError on non-ASCII text: a 500.
+        answer = browser.post("/api/auth/logout", headers=[(b"X-CSRF-Token", b"\xe9t\xe9")])
+        assert (answer.status_code, answer.json()) == (403, CSRF)
+        assert browser.get("/api/auth/me").status_code == 200  # still signed in
+
+
 def test_logout_needs_csrf_then_ends_the_session(auth_server, admin):
     add_user(admin, "ida")
     with sign_in(auth_server, "ida") as browser:
