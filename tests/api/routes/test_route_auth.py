@@ -5,6 +5,7 @@ expiry, and 401 versus 403."""
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -161,6 +162,22 @@ def test_lockout_then_back_off(auth_server, admin):
     time.sleep(2.1)
     assert login(auth_server, "kim", PASSWORD).status_code == 200  # and the count is reset
     assert login(auth_server, "kim", "wrong password!").status_code == 401
+
+
+def test_concurrent_guesses_get_no_more_tries_than_sequential_ones(tmp_path):
+    # Before: every guess checked the lockout, then spent its argon2 time, then
+    # counted; guesses sent at once all passed the check, so an attacker got several
+    # times LOGIN_MAX_FAILURES tries per lockout.
+    settings = server_settings(tmp_path, warm_pool_size=0, login_max_failures=3,
+                               login_lockout_s=600)
+    with RunningServer(settings) as server, \
+            httpx.Client(base_url=server.url, headers=server.headers) as root:
+        add_user(root, "lou")
+        with ThreadPoolExecutor(20) as pool:
+            codes = list(pool.map(lambda n: login(server, "lou", f"guess number {n}").status_code,
+                                  range(20)))
+        assert (codes.count(401), codes.count(429)) == (3, 17), codes
+        assert login(server, "lou", PASSWORD).status_code == 429
 
 
 def test_unknown_names_lock_out_too(auth_server):
