@@ -72,13 +72,14 @@ def test_two_admins_disabling_each_other_at_once_leave_one(tmp_path):
                 start = threading.Barrier(2)
                 codes: dict[str, int] = {}
 
-                def disable(client: httpx.Client, user_id: str) -> None:
+                def disable(client: httpx.Client, user_id: str, start: threading.Barrier,
+                            codes: dict[str, int]) -> None:
                     start.wait()
                     codes[user_id] = client.patch(f"/api/admin/users/{user_id}",
                                                   json={"disabled": True}).status_code
 
-                both = [threading.Thread(target=disable, args=(first, other["id"])),
-                        threading.Thread(target=disable, args=(second, first_id))]
+                both = [threading.Thread(target=disable, args=(first, other["id"], start, codes)),
+                        threading.Thread(target=disable, args=(second, first_id, start, codes))]
                 for thread in both:
                     thread.start()
                 for thread in both:
