@@ -118,6 +118,22 @@ def test_a_non_ascii_csrf_header_is_refused_not_a_server_error(auth_server, admi
         assert browser.get("/api/auth/me").status_code == 200  # still signed in
 
 
+def test_no_method_trick_skips_the_csrf_check(auth_server, admin):
+    add_user(admin, "ivy")
+    with sign_in(auth_server, "ivy") as browser:
+        browser.headers.pop("X-CSRF-Token")
+        made = admin.post("/api/tokens", json={"name": "x", "username": "ivy"}).json()
+        for method in ("HEAD", "OPTIONS", "GET"):
+            answer = browser.request(method, f"/api/tokens/{made['id']}",
+                                     headers={"X-HTTP-Method-Override": "DELETE"})
+            assert answer.status_code == 405, (method, answer.status_code)
+        overridden = browser.post("/api/auth/logout?_method=GET",
+                                  headers={"X-HTTP-Method-Override": "GET"})
+        assert (overridden.status_code, overridden.json()) == (403, CSRF)
+        assert browser.get("/api/auth/me").status_code == 200
+        assert [t["revoked_at"] for t in browser.get("/api/tokens").json()] == [None]
+
+
 def test_logout_needs_csrf_then_ends_the_session(auth_server, admin):
     add_user(admin, "ida")
     with sign_in(auth_server, "ida") as browser:
