@@ -95,7 +95,7 @@ def test_two_admins_disabling_each_other_at_once_leave_one(tmp_path):
 
 def test_an_analyst_changes_no_role_and_disables_nobody(auth_server, admin):
     add_user(admin, "val")
-    victim = add_user(admin, "wes")
+    victim = add_user(admin, "wyn")
     with sign_in(auth_server, "val") as val:
         me = val.get("/api/auth/me").json()
         for target, change in ((me["id"], {"role": "admin"}), (victim["id"], {"disabled": True}),
@@ -103,16 +103,16 @@ def test_an_analyst_changes_no_role_and_disables_nobody(auth_server, admin):
             answer = val.patch(f"/api/admin/users/{target}", json=change)
             assert (answer.status_code, answer.json()) == (403, {"detail": "admin role required"})
         assert val.get("/api/auth/me").json()["role"] == "analyst"
-    with sign_in(auth_server, "wes") as wes:
-        assert wes.get("/api/auth/me").status_code == 200
+    with sign_in(auth_server, "wyn") as wyn:
+        assert wyn.get("/api/auth/me").status_code == 200
 
 
 def test_a_password_reset_ends_every_session_of_that_user(auth_server, admin):
-    user = add_user(admin, "xia")
-    with sign_in(auth_server, "xia") as laptop, sign_in(auth_server, "xia") as phone:
+    user = add_user(admin, "xoe")
+    with sign_in(auth_server, "xoe") as laptop, sign_in(auth_server, "xoe") as phone:
         assert admin.patch(f"/api/admin/users/{user['id']}",
                            json={"password": "a brand new secret"}).status_code == 200
         assert laptop.get("/api/auth/me").status_code == 401
         assert phone.get("/api/auth/me").status_code == 401
-    with sign_in(auth_server, "xia", "a brand new secret") as again:
+    with sign_in(auth_server, "xoe", "a brand new secret") as again:
         assert again.get("/api/auth/me").status_code == 200
