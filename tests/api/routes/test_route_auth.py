@@ -196,6 +196,20 @@ def test_concurrent_guesses_get_no_more_tries_than_sequential_ones(tmp_path):
         assert login(server, "lou", PASSWORD).status_code == 429
 
 
+def test_spellings_of_a_locked_name_are_locked_too(tmp_path):
+    settings = server_settings(tmp_path, warm_pool_size=0, login_max_failures=3,
+                               login_lockout_s=600)
+    with RunningServer(settings) as server, \
+            httpx.Client(base_url=server.url, headers=server.headers) as root:
+        add_user(root, "kai")
+        # Other case, surrounding space, and the Kelvin sign (U+212A, lower-cases to "k").
+        spellings = ["KAI", " kai", "kai ", "Kai\t", "\u212aai"]
+        for attempt in range(3):
+            assert login(server, spellings[attempt], "wrong password!").status_code == 401
+        answers = [login(server, name, PASSWORD).status_code for name in spellings]
+        assert answers == [429] * len(spellings)
+
+
 def test_unknown_names_lock_out_too(auth_server):
     """Otherwise a lockout would tell which names exist."""
     for _ in range(3):
