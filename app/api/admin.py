@@ -9,7 +9,7 @@ import re
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BeforeValidator
+from pydantic import AfterValidator, BeforeValidator
 
 from app.api.conversations import OFFSET_MAX, PAGE_DEFAULT, PAGE_MAX, page_headers
 from app.api.deps import AdminUser, MetricsDep, StoreDep
@@ -51,6 +51,16 @@ def _iso_only(value: object) -> object:
     return value
 
 
+def _utc_representable(value: dt.datetime | None) -> dt.datetime | None:
+    # 9999-12-31T23:59:59-14:00 is past year 9999 in UTC: a 422, not an OverflowError.
+    if value is not None and value.tzinfo is not None:
+        try:
+            value.astimezone(dt.UTC)
+        except OverflowError:
+            raise ValueError("outside the date-times UTC can hold (years 1 to 9999)") from None
+    return value
+
+
 @router.get("/api/admin/audit", response_model=list[AuditRow],
             responses={200: {"headers": _PAGE_HEADERS}, **errors(401, 403, 422, 503)})
 async def audit(
@@ -60,8 +70,10 @@ async def audit(
     status: Annotated[str | None, Query(pattern="^(" + "|".join(STATUSES) + ")$",
                                         description="Only runs with this status.")] = None,
     since: Annotated[dt.datetime | None, BeforeValidator(_iso_only),
+                     AfterValidator(_utc_representable),
                      Query(description="From this time (ISO 8601).")] = None,
     until: Annotated[dt.datetime | None, BeforeValidator(_iso_only),
+                     AfterValidator(_utc_representable),
                      Query(description="Before this time (ISO 8601).")] = None,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX, description="Page size.")] = PAGE_DEFAULT,
     offset: Annotated[int, Query(ge=0, le=OFFSET_MAX, description="Runs to skip.")] = 0,

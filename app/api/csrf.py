@@ -46,6 +46,7 @@ def check_csrf(request: Request, identity: Identity) -> None:
     if identity.source != "session" or request.method in SAFE_METHODS:
         return
     check_origin(request)
-    sent = request.headers.get(CSRF_HEADER, "")
-    if not identity.csrf_token or not hmac.compare_digest(sent, identity.csrf_token):
+    # Compared as bytes: compare_digest refuses non-ASCII str (a header may hold any byte).
+    sent = request.headers.get(CSRF_HEADER, "").encode("latin-1")
+    if not identity.csrf_token or not hmac.compare_digest(sent, identity.csrf_token.encode()):
         raise HTTPException(403, CSRF_MESSAGE)

@@ -69,12 +69,12 @@ def check_origin(scope: Scope, host: str, cors_origins: set[str]) -> None:
     text = origin.decode("latin-1").strip().lower().rstrip("/")
     if text in cors_origins:
         return
-    parts = urlsplit(text)
     own_port = _host_port(scope)
-    try:
+    try:  # urlsplit itself raises on a malformed [bracketed] host: refused, not a 500
+        parts = urlsplit(text)
         port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
     except ValueError:
-        port = None
+        raise Refused(403, f"Origin {_shown(text)} is not a valid origin.") from None
     same = (parts.scheme in ("http", "https") and host_of(parts.netloc or "") == host
             and (own_port is None or port == own_port))
     if not same:

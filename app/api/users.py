@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path
@@ -22,6 +23,9 @@ router = APIRouter(prefix="/api/admin/users", tags=["users"])
 
 UserId = Annotated[str, Path(pattern=ID_PATTERN)]
 LAST_ADMIN = "This would leave no enabled admin; make another user admin first"
+# The last-admin check and the change are one step: two admins disabling each other at
+# once must not both pass the check (the whole install would be locked out).
+_ONE_CHANGE_AT_A_TIME = threading.Lock()
 
 
 def _out(user: users.User) -> dict[str, Any]:
@@ -49,6 +53,11 @@ async def add_user(body: UserCreate, _: AdminUser, storage: StoreDep) -> dict[st
 
 
 def _change(engine: Engine, user_id: str, body: UserPatch) -> users.User:
+    with _ONE_CHANGE_AT_A_TIME:
+        return _change_now(engine, user_id, body)
+
+
+def _change_now(engine: Engine, user_id: str, body: UserPatch) -> users.User:
     user = users.get(engine, user_id)
     if user is None:
         raise HTTPException(404, f"User {user_id} does not exist.")

@@ -87,7 +87,7 @@ def _utc(value: dt.datetime | None) -> dt.datetime | None:
 
 
 def check_username(username: str) -> str:
-    if not _USERNAME.match(username):
+    if not _USERNAME.fullmatch(username):  # `$` alone would let "name\n" through
         raise UserError("username", "1 to 64 characters: letters, digits and . _ @ -, "
                         "starting with a letter or digit")
     return username

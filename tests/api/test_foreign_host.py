@@ -115,6 +115,16 @@ def test_an_absolute_form_target_is_checked_by_its_own_authority(server):
     assert status == 421 and b"evil.example" in answer
 
 
+def test_an_absolute_form_target_does_not_smuggle_a_foreign_host_header(server):
+    # The authority (ours) passes the check, but the app builds its URLs (OIDC
+    # redirect_uri, base_url) from Host: such a request must reach no handler. (h11
+    # keeps the whole URL as the path: 404; httptools passes the path: Host is checked.)
+    status, answer = raw(server, b"GET http://localhost/api/auth/config HTTP/1.1\r\n"
+                         b"Host: evil.example\r\nConnection: close\r\n\r\n")
+    assert status in (404, 421), answer
+    assert b"setup_required" not in answer
+
+
 @pytest.mark.parametrize("path", ["/healthz", "/readyz"])
 def test_probes_answer_any_host(client, path):
     # Kubernetes probes address the pod IP; these answers carry no user data.

@@ -151,3 +151,11 @@ def test_a_user_at_their_sandbox_limit_does_not_hold_up_another(server):
     assert other.status_code == 200 and other.json()["status"] == "ok"  # dave unaffected
     assert first.status_code == 200 and first.json()["status"] == "ok", first.text
     assert metric(carol, "corral_user_limit_rejections_total", limit="USER_MAX_SANDBOXES") == 1
+
+
+def test_a_second_token_of_the_same_user_shares_their_minute(server):
+    first, second = user(server, "erin"), user(server, "erin")  # two tokens, one user
+    assert first.headers["authorization"] != second.headers["authorization"]
+    assert [first.post("/api/chat", json=QUESTION).status_code for _ in range(2)] == [200, 200]
+    refused = second.post("/api/chat", json=QUESTION)
+    assert refused.status_code == 429 and "USER_RUNS_PER_MINUTE=2" in refused.json()["detail"]

@@ -51,6 +51,11 @@ def test_bad_arguments_are_named_with_exit_2(tmp_path):
     assert weak.returncode == 2 and "password" in weak.stderr
     bad_name = corral(url, "users", "add", "x!y", "--password-stdin", stdin="a long password\n")
     assert bad_name.returncode == 2
+    # Before: Python's `$` also matched before a final newline, so "bob\n" was a second
+    # account that lists exactly like "bob".
+    look_alike = corral(url, "users", "add", "bob\n", "--password-stdin",
+                        stdin="a long password\n")
+    assert look_alike.returncode == 2 and "username" in look_alike.stderr
     assert corral(url, "users", "add", "bob", "--password-stdin",
                   stdin="a long password\n").returncode == 0
     admin_scope = corral(url, "tokens", "create", "--user", "bob", "--scope", "admin")

@@ -63,3 +63,12 @@ def test_bad_filters_name_the_parameter(admin):
                          ({"until": "0.5"}, "until"), ({"limit": 0}, "limit")):
         answer = admin.get("/api/admin/audit", params=params)
         assert answer.status_code == 422 and answer.json()["detail"][0]["loc"][-1] == name
+
+
+def test_a_time_outside_the_utc_range_names_the_parameter(admin):
+    # Before: converting these to UTC overflowed (year 10000 / year 0): a 500.
+    for params, name in (({"since": "9999-12-31T23:59:59-14:00"}, "since"),
+                         ({"until": "0001-01-01T00:00:00+14:00"}, "until")):
+        answer = admin.get("/api/admin/audit", params=params)
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["detail"][0]["loc"][-1] == name

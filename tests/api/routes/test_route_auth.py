@@ -5,6 +5,7 @@ expiry, and 401 versus 403."""
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -96,6 +97,43 @@ def test_a_cookie_post_from_another_origin_is_refused(auth_server, admin):
     assert cross_login.status_code == 403
 
 
+@pytest.mark.parametrize("origin", ["http://[::1", "http://[zz]:1", "http://[127.0.0.1]"])
+def test_a_malformed_origin_is_refused_not_a_server_error(auth_server, origin):
+    # Before: the Host/Origin middleware raised on these, so anyone could make any POST
+    # answer 500 (and fill the log with tracebacks) without signing in.
+    answer = httpx.post(f"{auth_server.url}/api/auth/login",
+                        json={"username": "nobody", "password": PASSWORD},
+                        headers={"Origin": origin}, timeout=60)
+    assert answer.status_code == 403, answer.text
+    assert "Origin" in answer.json()["detail"]
+
+
+def test_a_non_ascii_csrf_header_is_refused_not_a_server_error(auth_server, admin):
+    add_user(admin, "ike")
+    with sign_in(auth_server, "ike") as browser:
+        browser.headers.pop("X-CSRF-Token")
+        # Before: hmac.compare_digest raised TypeError on non-ASCII text: a 500.
+        answer = browser.post("/api/auth/logout", headers=[(b"X-CSRF-Token", b"\xe9t\xe9")])
+        assert (answer.status_code, answer.json()) == (403, CSRF)
+        assert browser.get("/api/auth/me").status_code == 200  # still signed in
+
+
+def test_no_method_trick_skips_the_csrf_check(auth_server, admin):
+    add_user(admin, "ivy")
+    with sign_in(auth_server, "ivy") as browser:
+        browser.headers.pop("X-CSRF-Token")
+        made = admin.post("/api/tokens", json={"name": "x", "username": "ivy"}).json()
+        for method in ("HEAD", "OPTIONS", "GET"):
+            answer = browser.request(method, f"/api/tokens/{made['id']}",
+                                     headers={"X-HTTP-Method-Override": "DELETE"})
+            assert answer.status_code == 405, (method, answer.status_code)
+        overridden = browser.post("/api/auth/logout?_method=GET",
+                                  headers={"X-HTTP-Method-Override": "GET"})
+        assert (overridden.status_code, overridden.json()) == (403, CSRF)
+        assert browser.get("/api/auth/me").status_code == 200
+        assert [t["revoked_at"] for t in browser.get("/api/tokens").json()] == [None]
+
+
 def test_logout_needs_csrf_then_ends_the_session(auth_server, admin):
     add_user(admin, "ida")
     with sign_in(auth_server, "ida") as browser:
@@ -140,6 +178,36 @@ def test_lockout_then_back_off(auth_server, admin):
     time.sleep(2.1)
     assert login(auth_server, "kim", PASSWORD).status_code == 200  # and the count is reset
     assert login(auth_server, "kim", "wrong password!").status_code == 401
+
+
+def test_concurrent_guesses_get_no_more_tries_than_sequential_ones(tmp_path):
+    # Before: every guess checked the lockout, then spent its argon2 time, then
+    # counted; guesses sent at once all passed the check, so an attacker got several
+    # times LOGIN_MAX_FAILURES tries per lockout.
+    settings = server_settings(tmp_path, warm_pool_size=0, login_max_failures=3,
+                               login_lockout_s=600)
+    with RunningServer(settings) as server, \
+            httpx.Client(base_url=server.url, headers=server.headers) as root:
+        add_user(root, "lou")
+        with ThreadPoolExecutor(20) as pool:
+            codes = list(pool.map(lambda n: login(server, "lou", f"guess number {n}").status_code,
+                                  range(20)))
+        assert (codes.count(401), codes.count(429)) == (3, 17), codes
+        assert login(server, "lou", PASSWORD).status_code == 429
+
+
+def test_spellings_of_a_locked_name_are_locked_too(tmp_path):
+    settings = server_settings(tmp_path, warm_pool_size=0, login_max_failures=3,
+                               login_lockout_s=600)
+    with RunningServer(settings) as server, \
+            httpx.Client(base_url=server.url, headers=server.headers) as root:
+        add_user(root, "kai")
+        # Other case, surrounding space, and the Kelvin sign (U+212A, lower-cases to "k").
+        spellings = ["KAI", " kai", "kai ", "Kai\t", "\u212aai"]
+        for attempt in range(3):
+            assert login(server, spellings[attempt], "wrong password!").status_code == 401
+        answers = [login(server, name, PASSWORD).status_code for name in spellings]
+        assert answers == [429] * len(spellings)
 
 
 def test_unknown_names_lock_out_too(auth_server):

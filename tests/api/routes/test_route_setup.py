@@ -7,6 +7,7 @@ import hashlib
 import os
 import subprocess
 import sys
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -72,3 +73,21 @@ def test_setup_code_names_a_bad_argument(fresh):
                            "0"], cwd=ROOT, text=True, capture_output=True, timeout=120, check=False,
                           env={**os.environ, "DATABASE_URL": fresh.settings.database_url})
     assert made.returncode == 2 and "--expires-minutes" in made.stderr
+
+
+def test_setups_sent_at_once_make_one_admin(fresh):
+    codes = [setup_code(fresh.settings.database_url).stdout.strip() for _ in range(2)]
+
+    def setup(n: int) -> int:
+        return httpx.post(f"{fresh.url}/api/auth/setup", timeout=60,
+                          json={"code": codes[n % 2], "username": f"boss{n}",
+                                "password": "a long admin secret"}).status_code
+
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(setup, range(6)))
+    assert sorted(answers) == [200] + [REFUSED] * 5, answers
+    winner = f"boss{answers.index(200)}"
+    for n in range(6):
+        login = httpx.post(f"{fresh.url}/api/auth/login", timeout=60,
+                           json={"username": f"boss{n}", "password": "a long admin secret"})
+        assert login.status_code == (200 if f"boss{n}" == winner else 401)

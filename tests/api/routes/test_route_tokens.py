@@ -4,6 +4,7 @@ refused with one answer; a query-scope token kept out of admin routes."""
 
 from __future__ import annotations
 
+import logging
 import re
 import secrets
 
@@ -118,3 +119,19 @@ def test_a_session_creates_a_token_for_itself(auth_server, admin):
     assert httpx.get(f"{auth_server.url}/api/auth/me",
                      headers={"Authorization": f"Bearer {made.json()['token']}"}
                      ).json()["username"] == "quin"
+
+
+def test_no_token_reaches_the_server_log(auth_server, admin, caplog):
+    caplog.set_level(logging.DEBUG)
+    made = admin.post("/api/tokens", json={"name": "logged?"}).json()
+    forged = "crl_" + secrets.token_urlsafe(32)
+    for token in (made["token"], forged, made["token"] + "x"):
+        with bearer(auth_server, token) as client:
+            client.get("/api/auth/me")
+            client.post("/api/query", json={"language": "sql", "code": "SELECT 1",
+                                            "max_rows": -1})  # a 422 too
+    admin.delete(f"/api/tokens/{made['id']}")
+    with bearer(auth_server, made["token"]) as client:
+        assert client.get("/api/auth/me").status_code == 401
+    assert caplog.records, "the server's log was not captured"
+    assert "crl_" not in caplog.text
