@@ -11,11 +11,35 @@ import re
 from pathlib import Path
 
 import pytest
-from ui_helpers import answers, number, open_app, screenshot, table_of, wait_for_answers
+from ui_helpers import (
+    answers,
+    number,
+    open_app,
+    screenshot,
+    sign_in_context,
+    table_of,
+    wait_for_answers,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 VENDOR = ROOT / "app" / "ui" / "lib" / "vendor"
 HEADERS = ROOT / "app" / "ui" / "container" / "security-headers.conf"
+
+
+USER, PASSWORD = "chart-reader", "chart-reader-Corral-pass"
+
+
+@pytest.fixture(scope="module")
+def server_with_user(agent_server):
+    agent_server.add_user(USER, PASSWORD)
+    return agent_server
+
+
+@pytest.fixture()
+def context(context, server_with_user):
+    """Every page of this module is signed in as an analyst (a session, as a person has)."""
+    sign_in_context(context, server_with_user.url, USER, PASSWORD)
+    return context
 
 
 def container_csp() -> str:
