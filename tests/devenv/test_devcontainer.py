@@ -122,9 +122,13 @@ def test_the_devcontainer_runs_no_docker_daemon(devcontainer):
 
 
 def test_bubblewrap_makes_a_sandbox_as_the_developer(devcontainer):
-    """The namespaces the bwrap executor asks for, unprivileged, inside the devcontainer."""
+    """The namespaces the bwrap executor asks for, unprivileged, inside the devcontainer.
+
+    bwrap runs under a shell, as in the editor's terminal: --die-with-parent fires when the
+    parent *thread* ends, and straight under `docker exec` the parent is the runtime's exec
+    process, whose thread may end first (bwrap then dies with 137 after its output)."""
     out = as_developer(
-        devcontainer, "bwrap", "--unshare-user", "--uid", "10001", "--unshare-pid",
+        devcontainer, "sh", "-c", 'bwrap "$@"; exit $?', "sh", "--unshare-user", "--uid", "10001", "--unshare-pid",
         "--unshare-net", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
         "--die-with-parent", "--new-session", "--clearenv",
         "--ro-bind", "/usr", "/usr", "--symlink", "usr/lib", "/lib",
