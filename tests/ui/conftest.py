@@ -141,6 +141,25 @@ def agent_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentServ
         yield server
 
 
+# The analyst the chat and chart pages sign in as (tests/ui/test_ui_auth.py signs in by hand).
+ANALYST, ANALYST_PASSWORD = "ui-analyst", "ui-analyst-Corral-pass"
+
+
+@pytest.fixture(scope="module")
+def analyst_server(agent_server: AgentServer) -> AgentServer:
+    agent_server.add_user(ANALYST, ANALYST_PASSWORD)
+    return agent_server
+
+
+@pytest.fixture()
+def signed_in(context, analyst_server: AgentServer) -> None:
+    """The test's browser context holds an analyst's session (POST /api/auth/login from
+    the context itself, so the cookies are the browser's)."""
+    from ui_helpers import sign_in_context
+
+    sign_in_context(context, analyst_server.url, ANALYST, ANALYST_PASSWORD)
+
+
 class _QuietHandler(SimpleHTTPRequestHandler):
     def log_message(self, *args: object) -> None:
         pass

@@ -16,7 +16,6 @@ from ui_helpers import (
     number,
     open_app,
     screenshot,
-    sign_in_context,
     table_of,
     wait_for_answers,
 )
@@ -24,22 +23,6 @@ from ui_helpers import (
 ROOT = Path(__file__).resolve().parents[2]
 VENDOR = ROOT / "app" / "ui" / "lib" / "vendor"
 HEADERS = ROOT / "app" / "ui" / "container" / "security-headers.conf"
-
-
-USER, PASSWORD = "chart-reader", "chart-reader-Corral-pass"
-
-
-@pytest.fixture(scope="module")
-def server_with_user(agent_server):
-    agent_server.add_user(USER, PASSWORD)
-    return agent_server
-
-
-@pytest.fixture()
-def context(context, server_with_user):
-    """Every page of this module is signed in as an analyst (a session, as a person has)."""
-    sign_in_context(context, server_with_user.url, USER, PASSWORD)
-    return context
 
 
 def container_csp() -> str:
@@ -67,7 +50,7 @@ def open_with_csp(context, url: str):
 
 
 @pytest.fixture()
-def csp_page(context, agent_server):
+def csp_page(context, agent_server, signed_in):
     page = open_with_csp(context, agent_server.url)
     yield page
     # a request still in the route handler when the context closes is not a failure

@@ -15,29 +15,13 @@ from ui_helpers import (
     open_app,
     read_csv,
     screenshot,
-    sign_in_context,
     tab_to,
     table_of,
     wait_for_answers,
 )
 
-pytestmark = [pytest.mark.browser, pytest.mark.bwrap]
-
-USER, PASSWORD = "ui-tester", "ui-tester-Corral-pass"
-
-
-@pytest.fixture(scope="module")
-def server_with_user(agent_server):
-    agent_server.add_user(USER, PASSWORD)
-    return agent_server
-
-
-@pytest.fixture()
-def context(context, server_with_user):
-    """Every page of this module is signed in (tests/ui/test_ui_auth.py signs in by hand)."""
-    sign_in_context(context, server_with_user.url, USER, PASSWORD)
-    return context
-
+# Every page here is signed in as an analyst (tests/ui/conftest.py `signed_in`).
+pytestmark = [pytest.mark.browser, pytest.mark.bwrap, pytest.mark.usefixtures("signed_in")]
 
 def test_empty_screen_lists_the_canonical_prompts_and_datasets(context, agent_server):
     suggestions = context.request.get(f"{agent_server.url}/api/suggestions").json()
