@@ -94,11 +94,16 @@ def owned_by(column: sa.Column[Any], user_id: str | None) -> sa.ColumnElement[bo
     return column.is_(None) if user_id is None else column == user_id
 
 
+def stored_utc(value: dt.datetime | None) -> dt.datetime | None:
+    """A datetime read back from the database, with its zone: SQLite hands back naive
+    datetimes, and everything stored is UTC."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    return value
+
+
 def _iso(value: dt.datetime) -> str:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.isoformat()
+    return stored_utc(value).isoformat()  # type: ignore[union-attr]
 
 
 def sqlalchemy_url(database_url: str) -> str:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
-from app.storage import metadata, utcnow
+from app.storage import metadata, stored_utc, utcnow
 
 MAX_LOCKOUT_S = 3600
 
@@ -31,12 +31,6 @@ def key(username: str) -> str:
     return hashlib.sha256(username.strip().lower().encode()).hexdigest()
 
 
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value
-
-
 def lockout_s(failures: int, max_failures: int, first_s: int) -> int:
     """How long `failures` failures lock a name: 0 below max_failures, then first_s
     doubling with each further failure, capped at MAX_LOCKOUT_S."""
@@ -51,7 +45,7 @@ def retry_after(engine: Engine, username: str) -> int:
     with engine.connect() as conn:
         locked = conn.execute(sa.select(login_failures.c.locked_until).where(
             login_failures.c.key == key(username))).scalar_one_or_none()
-    locked = _utc(locked)
+    locked = stored_utc(locked)
     if locked is None:
         return 0
     left = (locked - utcnow()).total_seconds()

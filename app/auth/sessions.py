@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from app.auth.users import User, get
-from app.storage import metadata, utcnow
+from app.storage import metadata, stored_utc, utcnow
 
 COOKIE = "corral_session"
 CSRF_COOKIE = "corral_csrf"
@@ -54,16 +54,10 @@ def hash_id(session_id: str) -> str:
     return hashlib.sha256(session_id.encode()).hexdigest()
 
 
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value
-
-
 def _session(row: Any) -> Session:
-    return Session(row.id_hash, row.user_id, row.csrf_token, _utc(row.created_at),
-                   _utc(row.last_seen_at), _utc(row.expires_at), row.id_token,
-                   row.refresh_token, _utc(row.access_token_expires_at))
+    return Session(row.id_hash, row.user_id, row.csrf_token, stored_utc(row.created_at),
+                   stored_utc(row.last_seen_at), stored_utc(row.expires_at), row.id_token,
+                   row.refresh_token, stored_utc(row.access_token_expires_at))
 
 
 def create(engine: Engine, user_id: str, max_age_s: int, **oidc: Any) -> tuple[str, Session]:

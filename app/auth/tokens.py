@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from app.auth.users import User, UserError, get, users
-from app.storage import metadata, new_id, utcnow
+from app.storage import metadata, new_id, stored_utc, utcnow
 
 PREFIX = "crl_"
 SCOPES = ("query", "admin")
@@ -62,16 +62,10 @@ def hash_token(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value
-
-
 def _info(row: Any) -> TokenInfo:
     return TokenInfo(row.id, row.user_id, row.username, row.name, row.prefix, row.scope,
-                     _utc(row.created_at), _utc(row.expires_at), _utc(row.last_used_at),
-                     _utc(row.revoked_at))
+                     stored_utc(row.created_at), stored_utc(row.expires_at), stored_utc(row.last_used_at),
+                     stored_utc(row.revoked_at))
 
 
 def create(engine: Engine, user: User, name: str, scope: str, expires_in_days: int,
@@ -111,7 +105,7 @@ def check(engine: Engine, secret: str) -> tuple[TokenInfo, User] | None:
     now = utcnow()
     with engine.connect() as conn:
         row = conn.execute(_joined().where(api_tokens.c.token_hash == hash_token(secret))).first()
-    if row is None or row.revoked_at is not None or _utc(row.expires_at) <= now:
+    if row is None or row.revoked_at is not None or stored_utc(row.expires_at) <= now:
         return None
     info = _info(row)
     user = get(engine, info.user_id)

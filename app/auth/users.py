@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from app.auth import passwords
-from app.storage import metadata, new_id, utcnow
+from app.storage import metadata, new_id, stored_utc, utcnow
 
 ROLES = ("analyst", "admin")
 SOURCES = ("local", "oidc", "proxy")
@@ -76,14 +76,7 @@ class User:
 
 def _user(row: Any) -> User:
     return User(row.id, row.username, row.display_name, row.email, row.role, row.source,
-                bool(row.disabled), _utc(row.created_at), _utc(row.last_login_at))
-
-
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    # SQLite hands back naive datetimes; everything stored is UTC.
-    if value is not None and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value
+                bool(row.disabled), stored_utc(row.created_at), stored_utc(row.last_login_at))
 
 
 def check_username(username: str) -> str:
