@@ -143,40 +143,30 @@ static_files_mime_types = (
     return conf
 
 
+def _add_property(db: sqlite3.Connection, table: str, prefix: str, name: str,
+                  spec: dict[str, bool]) -> None:
+    """Declare one more stored property in the `database` backend of a glewlwyd module
+    instance (users or clients): its data-format lives in the instance's JSON parameters."""
+    params_col, name_col = f"{prefix}_parameters", f"{prefix}_name"
+    row = db.execute(f"SELECT {params_col} FROM {table} WHERE {name_col}='database'")
+    params = json.loads(row.fetchone()[0])
+    params["data-format"][name] = spec
+    db.execute(f"UPDATE {table} SET {params_col}=? WHERE {name_col}='database'",
+               (json.dumps(params),))
+
+
 def init_database(state: Path) -> None:
     """Debian's schema and seed rows, plus a `groups` attribute on database users and
     `post_logout_redirect_uris` on database clients."""
     db = sqlite3.connect(state / "glewlwyd.db")
     db.executescript(SCHEMA.read_text())
-    row = db.execute(
-        "SELECT gumi_parameters FROM g_user_module_instance WHERE gumi_name='database'"
-    )
-    params = json.loads(row.fetchone()[0])
-    params["data-format"]["groups"] = {
-        "multiple": True,
-        "read": True,
-        "write": True,
-        "profile-read": True,
-        "profile-write": False,
-    }
-    db.execute(
-        "UPDATE g_user_module_instance SET gumi_parameters=? WHERE gumi_name='database'",
-        (json.dumps(params),),
-    )
+    _add_property(db, "g_user_module_instance", "gumi", "groups", {
+        "multiple": True, "read": True, "write": True,
+        "profile-read": True, "profile-write": False,
+    })
     # The OIDC plugin reads a client's sign-out return addresses from this property.
-    row = db.execute(
-        "SELECT gcmi_parameters FROM g_client_module_instance WHERE gcmi_name='database'"
-    )
-    params = json.loads(row.fetchone()[0])
-    params["data-format"]["post_logout_redirect_uris"] = {
-        "multiple": True,
-        "read": True,
-        "write": True,
-    }
-    db.execute(
-        "UPDATE g_client_module_instance SET gcmi_parameters=? WHERE gcmi_name='database'",
-        (json.dumps(params),),
-    )
+    _add_property(db, "g_client_module_instance", "gcmi", "post_logout_redirect_uris",
+                  {"multiple": True, "read": True, "write": True})
     db.commit()
     db.close()
 
