@@ -149,7 +149,7 @@ class Settings(BaseSettings):
     # The first lockout; each further one doubles, capped at one hour (app/auth/lockout.py).
     login_lockout_s: int = Field(60, ge=1, le=3600)
     api_token_max_days: int = Field(365, ge=1, le=3650)
-    # OIDC and proxy sign-in map groups to roles; the oidc branch validates these.
+    # OIDC and proxy sign-in map groups to roles (app/auth/oidc_accounts.py, app/auth/proxy.py).
     admin_groups: str = ""
     allowed_groups: str = ""
     oidc_issuer: str = ""

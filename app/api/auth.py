@@ -38,7 +38,7 @@ def me(identity: Identity) -> dict[str, Any]:
 def start_session(request: Request, response: Response, settings: Settings,
                   storage: Storage, user: users.User, **oidc: Any) -> dict[str, Any]:
     """Create a session for `user`, set its two cookies on `response`; the Me body.
-    (Synchronous: call it in a worker thread. The oidc branch passes its tokens.)"""
+    (Synchronous: call it in a worker thread. OIDC sign-in passes its tokens: app/api/oidc.py.)"""
     cookie, session = sessions.create(storage.engine, user.id, settings.session_max_age_s,
                                       **oidc)
     secure = sessions.cookie_secure(settings.cookie_secure, request.url.scheme)

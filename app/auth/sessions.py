@@ -99,7 +99,7 @@ def lookup(engine: Engine, session_id: str, idle_timeout_s: int) -> tuple[Sessio
 
 
 def update(engine: Engine, id_hash: str, **values: Any) -> None:
-    """Set columns of one session (last_seen_at; the oidc branch: refreshed tokens)."""
+    """Set columns of one session (last_seen_at; after an OIDC refresh, the new tokens)."""
     with engine.begin() as conn:
         conn.execute(sessions.update().where(sessions.c.id_hash == id_hash).values(**values))
 

@@ -1,5 +1,5 @@
 """Every route of the API, walked from the app itself, answers 401 to a client without
-credentials, except the few the contract names public: a route added later without
+credentials, except the few the README names public (Users and sign-in): a route added later without
 `CurrentUser` fails here instead of serving anonymous clients."""
 
 from __future__ import annotations
