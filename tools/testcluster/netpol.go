@@ -2,6 +2,10 @@
 // pods and namespaces into iptables rules in chains of its own, hooked first into FORWARD
 // (pod to pod, bridged traffic via br_netfilter) and INPUT (pod to the node itself, so the
 // API server and kubelet ports are filtered too). No nft queues: this kernel lacks them.
+//
+// It fails closed: a pod address the enforcer has not seen yet sends and receives nothing.
+// A container starts before its pod's IP reaches the API server and this enforcer, and in
+// that window a runner pod's first packets would otherwise pass before its policy existed.
 package main
 
 import (
@@ -28,6 +32,8 @@ const (
 	chainMain    = "CORRAL-NP"
 	chainEgress  = "CORRAL-NP-EGRESS"
 	chainIngress = "CORRAL-NP-INGRESS"
+	chainSource  = "CORRAL-NP-KNOWN-SRC"
+	chainDest    = "CORRAL-NP-KNOWN-DST"
 )
 
 func newNetpolCommand() *cobra.Command {
@@ -87,7 +93,8 @@ func runNetpol(ctx context.Context, client kubernetes.Interface, podCIDR string)
 		podList, _ := pods.Lister().List(labels.Everything())
 		nsList, _ := namespaces.Lister().List(labels.Everything())
 		polList, _ := policies.Lister().List(labels.Everything())
-		rules := renderRules(snapshot{podList, nsList, polList})
+		snap := snapshot{podList, nsList, polList}
+		rules := append(knownPodRules(livePods(podList)), renderRules(snap)...)
 		if err := applyRules(rules, podCIDR); err != nil {
 			fmt.Fprintln(os.Stderr, "netpol: apply:", err)
 		}
@@ -112,10 +119,11 @@ func nudge(poke chan struct{}) {
 func applyRules(rules []string, podCIDR string) error {
 	var b bytes.Buffer
 	b.WriteString("*filter\n")
-	for _, c := range []string{chainMain, chainEgress, chainIngress} {
+	for _, c := range []string{chainMain, chainEgress, chainIngress, chainSource, chainDest} {
 		fmt.Fprintf(&b, ":%s - [0:0]\n", c)
 	}
 	fmt.Fprintf(&b, "-A %s -m conntrack --ctstate ESTABLISHED,RELATED -j RETURN\n", chainMain)
+	fmt.Fprintf(&b, "-A %s -s %s -j %s\n-A %s -d %s -j %s\n", chainMain, podCIDR, chainSource, chainMain, podCIDR, chainDest)
 	fmt.Fprintf(&b, "-A %s -j %s\n-A %s -j %s\n", chainMain, chainEgress, chainMain, chainIngress)
 	for _, r := range rules {
 		b.WriteString(r + "\n")
@@ -142,6 +150,23 @@ func applyRules(rules []string, podCIDR string) error {
 		}
 	}
 	return nil
+}
+
+// knownPodRules lets each live pod's address through the fail-closed gate (the last rule of
+// each known-address chain rejects every other pod-range address).
+func knownPodRules(live []*corev1.Pod) []string {
+	var rules []string
+	for _, pod := range live {
+		rules = append(rules,
+			fmt.Sprintf("-A %s -s %s/32 -j RETURN", chainSource, pod.Status.PodIP),
+			fmt.Sprintf("-A %s -d %s/32 -j RETURN", chainDest, pod.Status.PodIP))
+	}
+	for _, c := range []string{chainSource, chainDest} {
+		rules = append(rules,
+			fmt.Sprintf("-A %s -p tcp -j REJECT --reject-with tcp-reset", c),
+			fmt.Sprintf("-A %s -j REJECT --reject-with icmp-port-unreachable", c))
+	}
+	return rules
 }
 
 // renderRules lists the -A lines of the egress and ingress chains. For each isolated pod:
