@@ -23,7 +23,7 @@ from app.planners import make_planner
 from app.planners.base import Planner
 from app.runs import Runs
 from app.settings import Settings, SettingsError, load_settings
-from app.storage import Storage
+from app.storage import Storage, sqlalchemy_url
 from app.user_limits import UserLimits
 
 log = logging.getLogger("corral")
@@ -79,7 +79,7 @@ async def _sweep(executor: Executor) -> None:
 
 
 async def _open_storage(settings: Settings) -> Storage:
-    storage = Storage(settings.sqlalchemy_url)
+    storage = Storage(sqlalchemy_url(settings.database_url))
     try:
         await storage.open()
     except Exception as exc:  # noqa: BLE001 - any failure here means "cannot start"

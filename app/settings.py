@@ -334,12 +334,6 @@ class Settings(BaseSettings):
     def memory_limit_bytes(self) -> int:
         return _size_bytes(self.sandbox_memory_limit)
 
-    @property
-    def sqlalchemy_url(self) -> str:
-        if self.database_url.startswith("postgresql://"):
-            return "postgresql+psycopg://" + self.database_url[len("postgresql://") :]
-        return self.database_url
-
 
 def running_settings(app: object) -> Settings | None:
     """The settings a started app runs with (None before start-up has finished): for the

@@ -26,9 +26,10 @@ from sqlalchemy.engine import Engine
 
 from app.auth import bootstrap, sessions, tokens, users
 from app.auth.users import UserError
+from app.settings import Settings
 from app.storage import make_engine, migrate, sqlalchemy_url
 
-DEFAULT_DATABASE_URL = "sqlite:///./var/corral.db"  # as app/settings.py
+DEFAULT_DATABASE_URL = Settings.model_fields["database_url"].default
 
 
 class ArgumentError(Exception):

@@ -12,7 +12,7 @@ from app.auth import tokens, users
 from app.main import create_app
 from app.serving import ServerThread
 from app.settings import Settings, load_settings
-from app.storage import make_engine, migrate
+from app.storage import make_engine, migrate, sqlalchemy_url
 
 EVAL_USER = "corral-eval"
 
@@ -41,7 +41,7 @@ class LocalServer(ServerThread):
 
 def _own_token(settings: Settings) -> str:
     """A one-day query token of the analyst `corral-eval` in this server's fresh database."""
-    engine = make_engine(settings.sqlalchemy_url)
+    engine = make_engine(sqlalchemy_url(settings.database_url))
     try:
         migrate(engine)
         user = users.find(engine, EVAL_USER) or users.create(engine, EVAL_USER)

@@ -4,7 +4,7 @@ falls back to DATABASE_URL."""
 
 from alembic import context
 
-from app.storage import make_engine, metadata
+from app.storage import make_engine, metadata, sqlalchemy_url
 
 config = context.config
 target_metadata = metadata
@@ -19,7 +19,7 @@ def run_migrations_online() -> None:
         return
     from app.settings import load_settings
 
-    engine = make_engine(load_settings().sqlalchemy_url)
+    engine = make_engine(sqlalchemy_url(load_settings().database_url))
     with engine.begin() as conn:
         context.configure(connection=conn, target_metadata=target_metadata)
         with context.begin_transaction():

@@ -13,6 +13,8 @@ import sqlalchemy as sa
 from agent_server import RunningServer, metric, server_settings
 from fake_llm_server import FakeLLM, reply
 
+from app.storage import sqlalchemy_url
+
 pytestmark = pytest.mark.bwrap
 
 EXPECTED = {
@@ -87,7 +89,7 @@ def test_guard_rejection_is_returned_counted_and_audited(server, client):
     assert body["status"] == "rejected" and body["error"]["type"] == "rejected"
     assert "read_csv()" in body["error"]["message"]
     assert metric(client, "corral_runs_total", status="rejected", language="sql") == before + 1
-    engine = sa.create_engine(server.settings.sqlalchemy_url)
+    engine = sa.create_engine(sqlalchemy_url(server.settings.database_url))
     with engine.connect() as conn:
         row = conn.execute(sa.text("SELECT status, code, conversation_id FROM runs "
                                    "WHERE run_id = :r"), {"r": body["run_id"]}).one()

@@ -7,7 +7,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.settings import load_settings
-from app.storage import ConversationGone, Storage
+from app.storage import ConversationGone, Storage, sqlalchemy_url
 from runner.contract import failed_result, ok_result
 
 
@@ -18,13 +18,13 @@ async def storage(request, tmp_path):
         url = f"sqlite:///{tmp_path}/nested/dir/corral.db"
     else:
         url = request.getfixturevalue("postgres_url")
-        engine = sa.create_engine(load_settings(database_url=url).sqlalchemy_url)
+        engine = sa.create_engine(sqlalchemy_url(load_settings(database_url=url).database_url))
         with engine.begin() as conn:  # a clean schema per test
             conn.execute(sa.text("DROP TABLE IF EXISTS runs, messages, conversations, "
                                  "api_tokens, sessions, login_failures, setup_codes, users, "
                                  "alembic_version CASCADE"))
         engine.dispose()
-        url = load_settings(database_url=url).sqlalchemy_url
+        url = sqlalchemy_url(load_settings(database_url=url).database_url)
     s = Storage(url)
     await s.open()
     yield s
