@@ -98,16 +98,18 @@ async def login(body: LoginRequest, request: Request, response: Response,
                 settings: SettingsDep, storage: StoreDep) -> dict[str, Any]:
     """Public: sign in with a local account. One answer (401) for an unknown name, a
     wrong password and a disabled account, after the same argon2 work; 429 with
-    Retry-After while the name is locked out (LOGIN_MAX_FAILURES, LOGIN_LOCKOUT_S)."""
+    Retry-After while the name is locked out for this client address (LOGIN_MAX_FAILURES,
+    LOGIN_LOCKOUT_S; from any address after ten times as many failures)."""
     check_origin(request)
     if "local" not in settings.auth_modes:
         raise HTTPException(403, LOCAL_OFF)
     outcome = await asyncio.to_thread(
         authenticate, storage.engine, body.username, body.password,
-        settings.login_max_failures, settings.login_lockout_s)
+        request.client.host if request.client else "", settings.login_max_failures,
+        settings.login_lockout_s)
     if isinstance(outcome, Locked):
         raise HTTPException(
-            429, f"Too many failed sign-ins for this name (LOGIN_MAX_FAILURES="
+            429, f"Too many failed sign-ins for this name from here (LOGIN_MAX_FAILURES="
                  f"{settings.login_max_failures}); try again in {outcome.retry_after_s} s",
             headers={"Retry-After": str(outcome.retry_after_s)})
     if outcome is None:

@@ -2,6 +2,11 @@
 who exists), with back-off: after LOGIN_MAX_FAILURES failures the name is locked for
 LOGIN_LOCKOUT_S; every further failure after that locks it again for twice as long,
 up to one hour. A successful sign-in clears the count.
+
+Two counts per name: one per client address, which locks at LOGIN_MAX_FAILURES, and one
+across all addresses, which locks at NAME_WIDE_FACTOR times that. So a stranger guessing
+from one address locks only that address out of the name (not its owner elsewhere), and
+guesses spread over many addresses are still bounded per name.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from app.storage import metadata, stored_utc, utcnow
 
 MAX_LOCKOUT_S = 3600
+NAME_WIDE_FACTOR = 10
 
 login_failures = sa.Table(
     "login_failures",
@@ -27,8 +33,14 @@ login_failures = sa.Table(
 )
 
 
-def key(username: str) -> str:
-    return hashlib.sha256(username.strip().lower().encode()).hexdigest()
+def key(username: str, address: str | None = None) -> str:
+    """The count's key: the name, or the name as tried from one client address."""
+    name = username.strip().lower()
+    return hashlib.sha256((name if address is None else f"{name}\0{address}").encode()).hexdigest()
+
+
+def _keys(username: str, address: str) -> tuple[str, str]:
+    return key(username, address), key(username)
 
 
 def lockout_s(failures: int, max_failures: int, first_s: int) -> int:
@@ -40,24 +52,32 @@ def lockout_s(failures: int, max_failures: int, first_s: int) -> int:
     return min(first_s * 2**doublings, MAX_LOCKOUT_S)
 
 
-def retry_after(engine: Engine, username: str) -> int:
-    """Seconds until this name may try again; 0 when it is not locked."""
+def retry_after(engine: Engine, username: str, address: str) -> int:
+    """Seconds until this name may try again from this address; 0 when it is not locked."""
     with engine.connect() as conn:
-        locked = conn.execute(sa.select(login_failures.c.locked_until).where(
-            login_failures.c.key == key(username))).scalar_one_or_none()
-    locked = stored_utc(locked)
-    if locked is None:
-        return 0
-    left = (locked - utcnow()).total_seconds()
+        rows = conn.execute(sa.select(login_failures.c.locked_until).where(
+            login_failures.c.key.in_(_keys(username, address)))).scalars().all()
+    now, waits = utcnow(), [0.0]
+    for locked in rows:
+        if locked is not None:
+            waits.append((stored_utc(locked) - now).total_seconds())
+    left = max(waits)
     return math.ceil(left) if left > 0 else 0
 
 
-def record_failure(engine: Engine, username: str, max_failures: int, first_s: int) -> int:
-    """Count one failure; the lockout it starts in seconds (0: none). The count is
-    bumped in the database (failures + 1), so concurrent failures all count."""
+def record_failure(engine: Engine, username: str, address: str, max_failures: int,
+                   first_s: int) -> int:
+    """Count one failure from this address; the lockout it starts in seconds (0: none)."""
+    own, name_wide = _keys(username, address)
+    return max(_count(engine, own, max_failures, first_s),
+               _count(engine, name_wide, max_failures * NAME_WIDE_FACTOR, first_s))
+
+
+def _count(engine: Engine, k: str, max_failures: int, first_s: int) -> int:
+    """The count is bumped in the database (failures + 1), so concurrent failures all count."""
     for _ in range(3):
         try:
-            return _count_failure(engine, key(username), max_failures, first_s)
+            return _count_failure(engine, k, max_failures, first_s)
         except IntegrityError:
             continue  # a concurrent failure inserted the row first: bump that one
     return 0
@@ -78,6 +98,7 @@ def _count_failure(engine: Engine, k: str, max_failures: int, first_s: int) -> i
     return seconds
 
 
-def clear(engine: Engine, username: str) -> None:
+def clear(engine: Engine, username: str, address: str) -> None:
     with engine.begin() as conn:
-        conn.execute(login_failures.delete().where(login_failures.c.key == key(username)))
+        conn.execute(login_failures.delete().where(
+            login_failures.c.key.in_(_keys(username, address))))

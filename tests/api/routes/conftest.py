@@ -21,9 +21,10 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[httpx.Client]:
 
 @pytest.fixture(scope="session")
 def auth_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningServer]:
-    """A server for the identity tests: small lockout numbers, no warm sandboxes."""
+    """A server for the identity tests: a lockout after 3 failures (long enough that a
+    loaded machine cannot outwait it; tests expire it in the database), no warm sandboxes."""
     settings = server_settings(tmp_path_factory.mktemp("auth"), warm_pool_size=0,
-                               login_max_failures=3, login_lockout_s=1)
+                               login_max_failures=3, login_lockout_s=600)
     with RunningServer(settings) as s:
         yield s
 
