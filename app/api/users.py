@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import threading
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path
@@ -23,9 +22,6 @@ router = APIRouter(prefix="/api/admin/users", tags=["users"])
 
 UserId = Annotated[str, Path(pattern=ID_PATTERN)]
 LAST_ADMIN = "This would leave no enabled admin; make another user admin first"
-# The last-admin check and the change are one step: two admins disabling each other at
-# once must not both pass the check (the whole install would be locked out).
-_ONE_CHANGE_AT_A_TIME = threading.Lock()
 
 
 def _out(user: users.User) -> dict[str, Any]:
@@ -53,28 +49,18 @@ async def add_user(body: UserCreate, _: AdminUser, storage: StoreDep) -> dict[st
 
 
 def _change(engine: Engine, user_id: str, body: UserPatch) -> users.User:
-    with _ONE_CHANGE_AT_A_TIME:
-        return _change_now(engine, user_id, body)
-
-
-def _change_now(engine: Engine, user_id: str, body: UserPatch) -> users.User:
-    user = users.get(engine, user_id)
-    if user is None:
+    try:
+        # The last-admin check and the change are one database transaction that locks
+        # the admins' rows (app/auth/users.py): safe across requests and replicas.
+        changed = users.update(engine, user_id, keep_an_admin=True,
+                               **body.model_dump(exclude_none=True))
+    except users.LastAdmin:
+        raise HTTPException(409, LAST_ADMIN) from None
+    if changed is None:
         raise HTTPException(404, f"User {user_id} does not exist.")
-    demoted = body.role == "analyst" or body.disabled is True
-    if user.is_admin and not user.disabled and demoted and _only_admin(engine, user_id):
-        raise HTTPException(409, LAST_ADMIN)
-    values = body.model_dump(exclude_none=True)
-    changed = users.update(engine, user_id, **values)
-    assert changed is not None
     if body.disabled or body.password is not None:
         sessions.delete_for_user(engine, user_id)
     return changed
-
-
-def _only_admin(engine: Engine, user_id: str) -> bool:
-    return not any(u.is_admin and not u.disabled and u.id != user_id
-                   for u in users.list_all(engine))
 
 
 @router.patch("/{user_id}", response_model=UserOut,

@@ -162,18 +162,47 @@ def admin_exists(engine: Engine) -> bool:
         return conn.execute(q.limit(1)).first() is not None
 
 
-def update(engine: Engine, user_id: str, **values: Any) -> User | None:
-    """Set columns (role, disabled, display_name, email, last_login_at, ...); None if absent."""
+class LastAdmin(Exception):
+    """The change would leave no enabled admin."""
+
+
+def update(engine: Engine, user_id: str, keep_an_admin: bool = False,
+           **values: Any) -> User | None:
+    """Set columns (role, disabled, display_name, email, last_login_at, password, ...);
+    None if absent. With keep_an_admin, raise LastAdmin instead of demoting or disabling
+    the last enabled admin."""
+    values = _column_values(values)
+    with engine.begin() as conn:
+        if keep_an_admin and _leaves_no_admin(conn, user_id, values):
+            raise LastAdmin()
+        if values:
+            conn.execute(users.update().where(users.c.id == user_id).values(**values))
+        row = conn.execute(sa.select(users).where(users.c.id == user_id)).first()
+    return _user(row) if row else None
+
+
+def _column_values(values: dict[str, Any]) -> dict[str, Any]:
+    """Checked values, with a password turned into its hash."""
+    values = dict(values)
     if "role" in values:
         check_role(values["role"])
     if values.get("password") is not None:
         values["password_hash"] = passwords.hash_password(check_password(values["password"]))
     values.pop("password", None)
-    with engine.begin() as conn:
-        if values:
-            conn.execute(users.update().where(users.c.id == user_id).values(**values))
-        row = conn.execute(sa.select(users).where(users.c.id == user_id)).first()
-    return _user(row) if row else None
+    return values
+
+
+def _leaves_no_admin(conn: sa.Connection, user_id: str, values: dict[str, Any]) -> bool:
+    # A write to the enabled admins' rows first: it locks them until this transaction ends
+    # (PostgreSQL: row locks; SQLite: the database's one write lock), so two admins
+    # demoting each other at once, even from two replicas, go one after the other and the
+    # second sees the first's change. A plain SELECT would not do it on SQLite, where the
+    # transaction only starts with its first write.
+    enabled_admin = sa.and_(users.c.role == "admin", users.c.disabled.is_(False))
+    conn.execute(users.update().where(enabled_admin).values(role=users.c.role))
+    admins = conn.execute(sa.select(users.c.id).where(enabled_admin)).scalars().all()
+    demoting = values.get("role", "admin") != "admin" or values.get("disabled") is True
+    return demoting and set(admins) == {user_id}
 
 
 def set_password(engine: Engine, user_id: str, password: str) -> User | None:

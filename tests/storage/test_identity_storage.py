@@ -1,8 +1,10 @@
 """The identity tables under concurrency, on real SQLite and (when installed) PostgreSQL:
-failed sign-ins all count, and a username is unique regardless of case."""
+failed sign-ins all count, a username is unique regardless of case, and two admins
+demoting each other at once leave one."""
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -49,3 +51,28 @@ def test_usernames_are_unique_regardless_of_case(engine):
            "source": "local", "disabled": False, "created_at": utcnow()}
     with pytest.raises(IntegrityError), engine.begin() as conn:  # the database says so too
         conn.execute(users.users.insert().values(**row))
+
+
+def test_two_admins_demoting_each_other_at_once_leave_one(engine):
+    """As two replicas would (no lock shared in the process): the last-admin check locks
+    the admins' rows in the database, so one change waits for the other and is refused."""
+    for round_ in range(10):
+        first = users.create(engine, f"first{round_}", "admin")
+        second = users.create(engine, f"second{round_}", "admin")
+        with engine.begin() as conn:  # only these two are enabled admins this round
+            conn.execute(users.users.update().where(
+                users.users.c.id.not_in([first.id, second.id])).values(disabled=True))
+        start = threading.Barrier(2)
+
+        def demote(user_id: str, start: threading.Barrier = start) -> str:
+            start.wait()
+            try:
+                users.update(engine, user_id, keep_an_admin=True, disabled=True)
+                return "changed"
+            except users.LastAdmin:
+                return "refused"
+
+        with ThreadPoolExecutor(2) as pool:
+            outcomes = list(pool.map(demote, [first.id, second.id]))
+        assert users.admin_exists(engine), (round_, outcomes)
+        assert outcomes.count("changed") == 1, outcomes
