@@ -50,10 +50,16 @@ def idp(k8s_cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Itera
     if not Path(idp_script.GLEWLWYD).exists():
         pytest.skip("glewlwyd is not installed: apt-get install -y --no-install-recommends "
                     "glewlwyd")
+    host = node_ip(k8s_cluster)
+    try:
+        idp_script.free_port(host)
+    except OSError:
+        pytest.skip(f"the node's address {host} is not on this machine (another cluster "
+                    "through KUBECONFIG_K8S_TESTS?): the provider must listen where pods reach it")
     state = tmp_path_factory.mktemp("cluster-idp")
     # The callback is registered once the port-forward has its port (see `app_url`).
     provider = idp_script.start(state, ["http://127.0.0.1/api/auth/oidc/callback"],
-                                host=node_ip(k8s_cluster), tls=True)
+                                host=host, tls=True)
     yield provider
     idp_script.stop(state)
 
