@@ -35,9 +35,12 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
             app.state.services = services
             yield
 
+    # FastAPI's own /openapi.json, /docs and /redoc would be public: app/api/openapi.py
+    # serves the first two to signed-in clients instead.
     app = FastAPI(title="Corral agent server", version="0.1.0", lifespan=lifespan,
                   description="Ask your data: questions become SQL or Python run in sandboxes.",
-                  exception_handlers=errors.HANDLERS)
+                  exception_handlers=errors.HANDLERS, openapi_url=None, docs_url=None,
+                  redoc_url=None)
     app.state.metrics = Metrics()
     app.openapi = lambda: narrowed_openapi(app)  # type: ignore[method-assign]
     app.add_middleware(BodyLimit)

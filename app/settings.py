@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import ssl
 import sys
 from functools import cached_property
 from pathlib import Path
@@ -159,6 +160,9 @@ class Settings(BaseSettings):
     oidc_scopes: str = "openid profile email"
     oidc_groups_claim: str = "groups"
     oidc_redirect_url: str = ""
+    # PEM CA certificates the provider's TLS certificate may chain to, beside the public
+    # ones (an identity provider behind a company CA); "" = the public CAs only.
+    oidc_ca_file: str = ""
 
     @field_validator("ui_dir", mode="before")
     @classmethod
@@ -302,6 +306,12 @@ class Settings(BaseSettings):
         if not self.oidc_client_secret:
             raise ValueError("AUTH_MODE includes oidc but neither OIDC_CLIENT_SECRET nor "
                              "OIDC_CLIENT_SECRET_FILE gives the client secret")
+        if self.oidc_ca_file:
+            try:
+                ssl.create_default_context(cafile=self.oidc_ca_file)
+            except (OSError, ssl.SSLError) as exc:
+                raise ValueError(f"OIDC_CA_FILE is not a readable PEM file of CA "
+                                 f"certificates: {exc}") from None
 
     def _warm_pool_fits(self) -> None:
         need = self.warm_pool_size * WARM_SANDBOX_IDLE_MEMORY

@@ -26,8 +26,9 @@ INTRO = """\
 The UI container serves the static app and proxies `/api/` to the agent server
 unchanged. Probes and metrics live at the root of the agent server; `/api/readyz`
 is `/readyz` reachable through the UI's proxy (`scripts/smoke.py --wait` uses it). The live
-OpenAPI document is at `/openapi.json` (`/docs` renders it); there `max_rows` is
-bounded by the server's `MAX_ROWS` and `dataset` lists the installed datasets.
+OpenAPI document is at `/openapi.json` (`/docs` renders it) for signed-in clients (it names
+the installed datasets); there `max_rows` is bounded by the server's `MAX_ROWS` and
+`dataset` lists the installed datasets.
 
 Bodies are JSON. Validation errors answer `422` with
 `{"detail": [{"loc": [...], "msg": "...", "type": "..."}]}` (`loc` names the field);

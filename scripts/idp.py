@@ -4,7 +4,12 @@ loopback port, its state under build/idp/, configured through its admin API with
 OIDC plugin (fresh RS256 key), a confidential client `corral` and two users.
 
     scripts/idp.py start [--redirect-uri URL ...]   prints the issuer URL, leaves it running
+    scripts/idp.py start --host 10.213.0.1 --tls   on another address, over HTTPS
     scripts/idp.py stop
+
+Corral accepts plain http for an issuer only on loopback, so a provider that pods must
+reach (the Helm chart's test) listens on the node's address with TLS: a CA made for the
+occasion signs its certificate, and `ca.pem` in the state folder is what clients trust.
 
 glewlwyd was chosen over lemonldap-ng and simplesamlphp because it is one C daemon with
 SQLite and its own HTTP server: no Apache/nginx, PHP-FPM or Perl FastCGI to wire up, and
@@ -14,12 +19,15 @@ it starts in well under a second.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import ipaddress
 import json
 import os
 import shutil
 import signal
 import socket
 import sqlite3
+import ssl
 import subprocess
 import sys
 import time
@@ -27,6 +35,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from joserfc.jwk import RSAKey
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -67,10 +79,18 @@ class Idp:
     admin_password: str
     client_secret: str
     pid: int = 0
+    host: str = "127.0.0.1"
+    ca_file: str = ""  # set: HTTPS with a certificate this CA signed
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        scheme = "https" if self.ca_file else "http"
+        return f"{scheme}://{self.host}:{self.port}"
+
+    @property
+    def verify(self) -> ssl.SSLContext | bool:
+        """What an httpx client passes as verify= to talk to this provider."""
+        return ssl.create_default_context(cafile=self.ca_file) if self.ca_file else True
 
     @property
     def issuer(self) -> str:
@@ -82,28 +102,82 @@ class Idp:
         )
 
 
-def free_port() -> int:
+def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
+        s.bind((host, 0))
         return s.getsockname()[1]
 
 
-def write_config(state: Path, port: int) -> Path:
-    """glewlwyd's libconfig file: loopback only, plain HTTP, SQLite under `state`."""
+def _certificate(subject: str, key: ec.EllipticCurvePrivateKey, issuer: x509.Name,
+                 signer: ec.EllipticCurvePrivateKey, extensions: list) -> x509.Certificate:
+    now = dt.datetime.now(dt.UTC)
+    builder = (x509.CertificateBuilder()
+               .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, subject)]))
+               .issuer_name(issuer).public_key(key.public_key())
+               .serial_number(x509.random_serial_number())
+               .not_valid_before(now - dt.timedelta(minutes=5))
+               .not_valid_after(now + dt.timedelta(days=2)))
+    for extension, critical in extensions:
+        builder = builder.add_extension(extension, critical=critical)
+    return builder.sign(signer, hashes.SHA256())
+
+
+def make_certificates(state: Path, host: str) -> Path:
+    """A throw-away CA (state/ca.pem) and the provider's certificate for `host`, signed
+    by it (state/tls-cert.pem, key 0600): what an identity provider behind a company CA
+    looks like to its clients, who trust that CA and nothing looser."""
+    ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
+    ca_ski = x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key())
+    ca = _certificate("Corral test identity provider CA", ca_key, x509.Name(
+        [x509.NameAttribute(NameOID.COMMON_NAME, "Corral test identity provider CA")]), ca_key, [
+        (x509.BasicConstraints(ca=True, path_length=0), True),
+        (x509.KeyUsage(False, False, False, False, False, True, True, False, False), True),
+        (ca_ski, False)])
+    try:
+        name: x509.GeneralName = x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        name = x509.DNSName(host)
+    leaf = _certificate(host, key, ca.subject, ca_key, [
+        (x509.BasicConstraints(ca=False, path_length=None), True),
+        (x509.KeyUsage(True, False, False, False, False, False, False, False, False), True),
+        (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
+        (x509.SubjectAlternativeName([name]), False),
+        (x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ca_ski), False)])
+    pem = serialization.Encoding.PEM
+    (state / "ca.pem").write_bytes(ca.public_bytes(pem))
+    (state / "tls-cert.pem").write_bytes(leaf.public_bytes(pem))
+    key_file = state / "tls-key.pem"
+    key_file.touch(mode=0o600)
+    key_file.write_bytes(key.private_bytes(pem, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return state / "ca.pem"
+
+
+def tls_lines(state: Path, idp: Idp) -> str:
+    if not idp.ca_file:
+        return ""
+    return (f'use_secure_connection=true\n'
+            f'secure_connection_key_file="{state}/tls-key.pem"\n'
+            f'secure_connection_pem_file="{state}/tls-cert.pem"\n')
+
+
+def write_config(state: Path, idp: Idp) -> Path:
+    """glewlwyd's libconfig file: one address (loopback unless told), HTTP or HTTPS,
+    SQLite under `state`."""
     webapp = state / "webapp"
     # The login page: a copy (the static file server will not follow symlinks) with its
     # own config.json (Debian's is a link into /etc).
     if not webapp.exists():
         shutil.copytree(WEBAPP, webapp, ignore=shutil.ignore_patterns("config.json"))
     app_config = json.loads(Path("/etc/glewlwyd/config-2.7.json/config.json").read_text())
-    app_config["GlewlwydUrl"] = f"http://127.0.0.1:{port}/"
+    app_config["GlewlwydUrl"] = f"{idp.base_url}/"
     (webapp / "config.json").write_text(json.dumps(app_config))
     conf = state / "glewlwyd.conf"
     conf.write_text(
-        f"""port={port}
-bind_address="127.0.0.1"
-external_url="http://127.0.0.1:{port}"
-login_url="login.html"
+        f"""port={idp.port}
+bind_address="{idp.host}"
+external_url="{idp.base_url}"
+{tls_lines(state, idp)}login_url="login.html"
 api_prefix="api"
 static_files_path="{webapp}/"
 allow_origin="*"
@@ -179,7 +253,7 @@ def wait_listening(idp: Idp, process: subprocess.Popen[bytes], log: Path) -> Non
                 f"glewlwyd exited with {process.returncode}:\n{log.read_text()[-3000:]}"
             )
         try:
-            if httpx.get(f"{idp.base_url}/api/", timeout=2).status_code < 500:
+            if httpx.get(f"{idp.base_url}/api/", timeout=2, verify=idp.verify).status_code < 500:
                 return
         except httpx.TransportError:
             pass
@@ -188,7 +262,7 @@ def wait_listening(idp: Idp, process: subprocess.Popen[bytes], log: Path) -> Non
 
 
 def admin_session(idp: Idp, password: str) -> httpx.Client:
-    client = httpx.Client(base_url=f"{idp.base_url}/api", timeout=10)
+    client = httpx.Client(base_url=f"{idp.base_url}/api", timeout=10, verify=idp.verify)
     answer = client.post("/auth/", json={"username": SEED_ADMIN[0], "password": password})
     answer.raise_for_status()
     return client
@@ -365,14 +439,18 @@ def state_file(state: Path) -> Path:
     return state / "idp.json"
 
 
-def start(state: Path, redirect_uris: list[str]) -> Idp:
-    """A fresh provider under `state` (any previous one there is stopped and wiped)."""
+def start(state: Path, redirect_uris: list[str], host: str = "127.0.0.1",
+          tls: bool = False) -> Idp:
+    """A fresh provider under `state` (any previous one there is stopped and wiped),
+    listening on `host`; with `tls`, over HTTPS (state/ca.pem is the CA to trust)."""
     stop(state)
     shutil.rmtree(state, ignore_errors=True)
     state.mkdir(parents=True)
-    idp = Idp(state, free_port(), os.urandom(18).hex(), os.urandom(24).hex())
+    idp = Idp(state, free_port(host), os.urandom(18).hex(), os.urandom(24).hex(), host=host)
+    if tls:
+        idp.ca_file = str(make_certificates(state, host))
     init_database(state)
-    conf = write_config(state, idp.port)
+    conf = write_config(state, idp)
     log = state / "glewlwyd.out"
     process = subprocess.Popen(
         [GLEWLWYD, "--config-file", str(conf)],
@@ -424,6 +502,10 @@ def main(argv: list[str]) -> int:
         help="redirect URI to register for the client (repeatable); "
         "default http://127.0.0.1:8080/api/auth/oidc/callback",
     )
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="the address to listen on (default 127.0.0.1)")
+    parser.add_argument("--tls", action="store_true",
+                        help="HTTPS with a certificate from a CA made now (STATE/ca.pem)")
     args = parser.parse_args(argv)
     if not Path(GLEWLWYD).exists():
         print(
@@ -435,8 +517,10 @@ def main(argv: list[str]) -> int:
         stop(args.state)
         return 0
     uris = args.redirect_uri or ["http://127.0.0.1:8080/api/auth/oidc/callback"]
-    idp = start(args.state, uris)
+    idp = start(args.state, uris, host=args.host, tls=args.tls)
     print(idp.issuer)
+    if idp.ca_file:
+        print(f"CA certificate {idp.ca_file}", file=sys.stderr)
     print(f"client id {CLIENT_ID}, secret in {state_file(args.state)}", file=sys.stderr)
     return 0
 

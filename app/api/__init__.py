@@ -11,6 +11,7 @@ from app.api import (
     conversations,
     datasets,
     oidc,
+    openapi,
     probes,
     query,
     tokens,
@@ -19,5 +20,5 @@ from app.api import (
 
 api_router = APIRouter()
 for _module in (probes, admin, auth, oidc, tokens, users, datasets, chat, conversations,
-                query):
+                query, openapi):
     api_router.include_router(_module.router)

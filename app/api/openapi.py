@@ -1,13 +1,31 @@
 """The OpenAPI document: generated from the routes, with how to authenticate, then
 narrowed to this server's settings (MAX_ROWS, the dataset names) once they are loaded,
-so a request that the live schema allows is one the server accepts."""
+so a request that the live schema allows is one the server accepts. Served at
+/openapi.json and rendered at /docs for signed-in clients only: narrowed, it names the
+installed datasets, which are no business of anyone who has not signed in."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.openapi.utils import get_openapi
+from fastapi.responses import HTMLResponse, JSONResponse
+
+from app.api.deps import CurrentUser
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/openapi.json")
+def openapi_document(request: Request, _: CurrentUser) -> JSONResponse:
+    return JSONResponse(request.app.openapi())
+
+
+@router.get("/docs")
+def openapi_page(request: Request, _: CurrentUser) -> HTMLResponse:
+    return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{request.app.title} API")
 
 
 def narrowed_openapi(app: FastAPI) -> dict[str, Any]:

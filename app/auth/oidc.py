@@ -17,6 +17,7 @@ import hmac
 import json
 import logging
 import secrets
+import ssl
 import time
 import warnings
 from dataclasses import dataclass
@@ -118,6 +119,7 @@ class Provider:
         self.scopes = settings.oidc_scopes
         self.groups_claim = settings.oidc_groups_claim
         self.redirect_url = settings.oidc_redirect_url
+        self.verify = tls_trust(settings.oidc_ca_file)
         # The login cookie's key, derived from the client secret: every replica of one
         # deployment shares it, nobody without the secret can read or forge the cookie.
         digest = hmac.new(self.client_secret.encode(), b"corral oidc login cookie",
@@ -132,7 +134,7 @@ class Provider:
     async def metadata(self) -> dict[str, Any]:
         if self._metadata is None or time.monotonic() - self._metadata_at > METADATA_TTL_S:
             url = self.issuer.rstrip("/") + "/.well-known/openid-configuration"
-            doc = await _get_json(url)
+            doc = await _get_json(url, self.verify)
             if doc.get("issuer") != self.issuer:
                 raise OidcError("oidc_unavailable", f"the discovery document at {url} names "
                                 f"issuer {doc.get('issuer')!r}, not OIDC_ISSUER={self.issuer!r}")
@@ -141,7 +143,7 @@ class Provider:
 
     async def keys(self, refresh: bool = False) -> KeySet:
         if self._keys is None or refresh:
-            jwks = await _get_json((await self.metadata())["jwks_uri"])
+            jwks = await _get_json((await self.metadata())["jwks_uri"], self.verify)
             self._keys = KeySet.import_key_set(jwks)
         return self._keys
 
@@ -149,7 +151,7 @@ class Provider:
         return AsyncOAuth2Client(
             client_id=self.client_id, client_secret=self.client_secret, scope=self.scopes,
             redirect_uri=redirect_uri, code_challenge_method="S256", timeout=HTTP_TIMEOUT_S,
-            token_endpoint_auth_method="client_secret_basic")
+            token_endpoint_auth_method="client_secret_basic", verify=self.verify)
 
     # --- login -----------------------------------------------------------------------
 
@@ -361,9 +363,19 @@ def _kid(token: str) -> str | None:
     return header.get("kid") if isinstance(header, dict) else None
 
 
-async def _get_json(url: str) -> dict[str, Any]:
+def tls_trust(ca_file: str) -> ssl.SSLContext | bool:
+    """What the provider's TLS certificate is checked against: the public CAs (httpx's
+    default), plus OIDC_CA_FILE's when set (a provider behind a company CA)."""
+    if not ca_file:
+        return True
+    context = httpx.create_ssl_context()
+    context.load_verify_locations(cafile=ca_file)
+    return context
+
+
+async def _get_json(url: str, verify: ssl.SSLContext | bool) -> dict[str, Any]:
     try:
-        async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_S) as client:
+        async with httpx.AsyncClient(timeout=HTTP_TIMEOUT_S, verify=verify) as client:
             answer = await client.get(url)
             answer.raise_for_status()
             doc = answer.json()

@@ -106,6 +106,9 @@ BAD_VALUES = [
     ("auth.mode={none}", "at '/auth/mode/0': value must be one of 'local', 'oidc', 'proxy'"),
     ("auth.mode={local,oidc}", "at '/auth/oidc/existingSecret': minLength"),
     ("auth.oidc.issuer=idp.example.com", "at '/auth/oidc/issuer'"),
+    # Plain http reaches no loopback from a pod, and the agent refuses it anywhere else.
+    ("auth.oidc.issuer=http://idp.example.com", "at '/auth/oidc/issuer'"),
+    ("networkPolicy.agentExtraEgress[0].cidr=idp.example.com", "at '/networkPolicy/agentExtraEgress/0"),
     ("auth.cookieSecure=yes", "at '/auth/cookieSecure'"),
     ("auth.userLimits.maxSandboxes=0", "at '/auth/userLimits/maxSandboxes': minimum"),
     ("auth.allowedHosts={https://x.example.com/}", "at '/auth/allowedHosts/0'"),
@@ -265,6 +268,24 @@ def test_oidc_client_secret_is_a_file_from_the_existing_secret(helm):
     assert mount == {"name": "oidc", "mountPath": "/etc/corral/oidc", "readOnly": True}
     # The chart never holds the secret itself.
     assert not [d for d in manifests if d["kind"] == "Secret"]
+
+
+def test_oidc_private_ca_is_a_configmap_file_and_the_issuer_an_egress_peer(helm):
+    manifests = docs(helm, "-f", str(CHART / "ci" / "oidc-values.yaml"),
+                     "--set-string", "auth.oidc.caConfigMap=corral-oidc-ca")
+    assert agent_env(manifests)["OIDC_CA_FILE"] == "/etc/corral/oidc-ca/ca.crt"
+    pod = one(manifests, "Deployment", "-agent-server")["spec"]["template"]["spec"]
+    (volume,) = [v for v in pod["volumes"] if v["name"] == "oidc-ca"]
+    assert volume["configMap"] == {"name": "corral-oidc-ca",
+                                   "items": [{"key": "ca.crt", "path": "ca.crt"}]}
+    (mount,) = [m for m in pod["containers"][0]["volumeMounts"] if m["name"] == "oidc-ca"]
+    assert mount == {"name": "oidc-ca", "mountPath": "/etc/corral/oidc-ca", "readOnly": True}
+    egress = one(manifests, "NetworkPolicy", "-agent-server")["spec"]["egress"]
+    assert {"to": [{"ipBlock": {"cidr": "203.0.113.7/32"}}],
+            "ports": [{"port": 443, "protocol": "TCP"}]} in egress
+    # By default: no CA file, and no egress beyond DNS and the API server.
+    assert "OIDC_CA_FILE" not in agent_env(docs(helm, "-f", str(CHART / "ci" / "oidc-values.yaml")))
+    assert len(one(docs(helm), "NetworkPolicy", "-agent-server")["spec"]["egress"]) == 2
 
 
 def test_helm_test_signs_in_with_the_token_secret_as_a_file(helm):

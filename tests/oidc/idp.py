@@ -44,7 +44,7 @@ def sign_in_at_idp_page(page, username: str) -> None:
 def idp_login_api(idp: Idp, username: str) -> Iterator[httpx.Client]:
     """A client holding a glewlwyd session for `username` that has granted Corral its
     scopes, as a browser has after the login page."""
-    with httpx.Client(base_url=idp.base_url, timeout=15) as client:
+    with httpx.Client(base_url=idp.base_url, timeout=15, verify=idp.verify) as client:
         answer = client.post("/api/auth/", json={"username": username,
                                                  "password": USERS[username].password})
         answer.raise_for_status()

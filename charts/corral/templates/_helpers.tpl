@@ -122,6 +122,22 @@ auto
 {{- if and (has "oidc" .Values.auth.mode) .Values.auth.oidc.existingSecret -}}true{{- end -}}
 {{- end -}}
 
+{{- define "corral.oidcCaMounted" -}}
+{{- if and (has "oidc" .Values.auth.mode) .Values.auth.oidc.caConfigMap -}}true{{- end -}}
+{{- end -}}
+
 {{- define "corral.testTokenSecret" -}}
 {{- default (printf "%s-automation-token" (include "corral.fullname" .)) .Values.tests.tokenSecret -}}
+{{- end -}}
+
+{{/* The OIDC callback to register at the provider: auth.oidc.redirectUrl, else the ingress
+     URL, else the port-forward URL NOTES.txt prints. */}}
+{{- define "corral.oidcRedirectUrl" -}}
+{{- if .Values.auth.oidc.redirectUrl -}}
+{{- .Values.auth.oidc.redirectUrl -}}
+{{- else if .Values.ingress.enabled -}}
+{{- if .Values.ingress.tls.enabled }}https{{ else }}http{{ end }}://{{ .Values.ingress.host }}/api/auth/oidc/callback
+{{- else -}}
+http://localhost:8080/api/auth/oidc/callback
+{{- end -}}
 {{- end -}}

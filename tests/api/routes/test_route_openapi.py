@@ -107,3 +107,15 @@ def test_paging_is_documented(spec):
     params = {p["name"]: p["schema"] for p in op["parameters"]}
     assert params["limit"]["maximum"] == 500 and params["offset"]["minimum"] == 0
     assert set(op["responses"]["200"]["headers"]) == {"X-Total-Count", "Link"}
+
+
+def test_the_document_and_its_page_are_for_signed_in_clients(api, spec):
+    """A signed-in client reads both; anonymous ones get 401 (test_route_sign_in_required),
+    since the narrowed document names the installed datasets."""
+    assert spec["components"]["schemas"]["ChatRequest"]["properties"]["dataset"]
+    page = api.get("/docs")
+    assert page.status_code == 200 and "swagger-ui" in page.text
+    assert "/openapi.json" in page.text
+    anonymous = api.get("/openapi.json", headers={"Authorization": ""})
+    assert anonymous.status_code == 401
+    assert api.get("/redoc").status_code == 404
