@@ -160,3 +160,41 @@ def test_the_visible_dataset_still_answers_for_everyone(clients):
         assert got["status"] == "ok", got
         counts = {f: sum(1 for _, g, _ in TREES if g == f) for f in ("apple", "pear", "plum")}
         assert got["rows"] == [[f, n] for f, n in sorted(counts.items())]
+
+
+def test_groups_from_a_trusted_proxy_decide_with_every_request(tmp_path_factory):
+    """A proxy user in group finance sees payroll; when the proxy stops sending that group
+    (removed at the identity provider), the next request no longer does."""
+    data = tmp_path_factory.mktemp("visibility-proxy-data")
+    write_folder(data)
+    settings = server_settings(tmp_path_factory.mktemp("visibility-proxy"), datasets_path=data,
+                               auth_mode="local,proxy", trusted_proxies="127.0.0.1")
+    with RunningServer(settings) as server, httpx.Client(base_url=server.url, timeout=60) as c:
+        def names(groups: str) -> list[str]:
+            got = c.get("/api/datasets", headers={"X-Forwarded-User": "pat",
+                                                  "X-Forwarded-Groups": groups})
+            assert got.status_code == 200, got.text
+            return [d["name"] for d in got.json()]
+
+        assert names("staff,finance") == ["orchard", "payroll"]
+        assert names("staff") == ["orchard"]
+
+
+def test_oidc_sign_in_keeps_the_groups_claim_for_tokens_too(tmp_path):
+    """The groups of the last OIDC sign-in are the user's (so their API tokens see what
+    their browser session sees); a later sign-in without a group takes it away."""
+    from app.auth.oidc import Claims
+    from app.auth.oidc_accounts import sign_in
+    from app.storage import migrate
+
+    engine = make_engine(sqlalchemy_url(f"sqlite:///{tmp_path}/corral.db"))
+    try:
+        migrate(engine)
+        claims = Claims("https://idp.test", "sub-1", "olga", "Olga", None, ["finance", "staff"])
+        assert sign_in(engine, claims, "", "").groups == ("finance", "staff")
+        assert users.find(engine, "olga").groups == ("finance", "staff")
+        claims = Claims("https://idp.test", "sub-1", "olga", "Olga", None, ["staff"])
+        sign_in(engine, claims, "", "")
+        assert users.find(engine, "olga").groups == ("staff",)
+    finally:
+        engine.dispose()
