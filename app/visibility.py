@@ -35,6 +35,12 @@ def audience(entry: dict[str, Any]) -> Audience | None:
     return Audience(frozenset(given.get("roles", ())), frozenset(given.get("groups", ())))
 
 
+def open_to_all(catalog: Catalog) -> list[str]:
+    """The datasets every user sees (no visible_to): what a document anyone may read, such
+    as /openapi.json, may name."""
+    return [d.name for d in catalog.datasets.values() if d.visible_to is None]
+
+
 def visible_catalog(catalog: Catalog, role: str, groups: Iterable[str]) -> Catalog:
     """The datasets a user with `role` in `groups` may see, as a catalog of their own
     (the same Dataset objects, so the planner's per-dataset caches still apply)."""

@@ -1,6 +1,6 @@
 """The OpenAPI document: generated from the routes, with how to authenticate, then
-narrowed to this server's settings (MAX_ROWS, the dataset names) once they are loaded,
-so a request that the live schema allows is one the server accepts."""
+narrowed to this server's settings (MAX_ROWS, the dataset names every user sees) once
+they are loaded, so a request that the live schema allows is one the server accepts."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+
+from app.visibility import open_to_all
 
 
 def narrowed_openapi(app: FastAPI) -> dict[str, Any]:
@@ -20,7 +22,9 @@ def narrowed_openapi(app: FastAPI) -> dict[str, Any]:
         declare_security(app.openapi_schema)
     services = getattr(app.state, "services", None)
     if services is not None:  # narrow() is idempotent
-        narrow(app.openapi_schema, services.settings.max_rows, services.catalog.names)
+        # Only datasets without visible_to: a dataset some users may not see is named to
+        # nobody who has not been shown it (app/visibility.py).
+        narrow(app.openapi_schema, services.settings.max_rows, open_to_all(services.catalog))
     return app.openapi_schema
 
 

@@ -108,6 +108,8 @@ def test_the_hidden_dataset_is_not_listed_or_suggested(clients):
     suggested = clients["analyst"].get("/api/suggestions").json()
     assert [s["dataset"] for s in suggested] == ["orchard"]
     assert "salar" not in clients["analyst"].get("/api/datasets").text.lower()
+    document = clients["analyst"].get("/openapi.json")
+    assert document.status_code == 200 and "payroll" not in document.text
 
 
 def test_a_question_about_it_is_not_answered_from_it(clients):
