@@ -20,6 +20,7 @@ from typing import Any
 import duckdb
 
 from app.manifest import ManifestError, load
+from app.visibility import Audience, audience
 from runner.database import READERS
 
 SAMPLE_ROWS = 5
@@ -125,6 +126,7 @@ class Dataset:
     nouns: tuple[str, ...]
     canonical_question: str
     examples: list[str]
+    visible_to: Audience | None = None  # None: every user (app/visibility.py)
 
     @property
     def main(self) -> Table:
@@ -180,8 +182,11 @@ def json_value(v: Any) -> Any:
 
 
 class Catalog:
-    def __init__(self, datasets: list[Dataset]) -> None:
+    def __init__(self, datasets: list[Dataset], restricted: bool = False) -> None:
         self.datasets = {d.name: d for d in datasets}
+        # True for one user's view that leaves datasets out (app/visibility.py): the
+        # runner is then told which tables it may open.
+        self.restricted = restricted
 
     @property
     def names(self) -> list[str]:
@@ -231,7 +236,7 @@ def _dataset(con: duckdb.DuckDBPyConnection, root: Path, name: str,
         name=name, title=entry["title"], description=entry["description"],
         license=entry["license"], tables=tables, keys=keys,
         nouns=tuple(entry.get("nouns", [])), canonical_question=entry["canonical_question"],
-        examples=list(entry["example_questions"]),
+        examples=list(entry["example_questions"]), visible_to=audience(entry),
     )
 
 

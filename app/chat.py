@@ -53,22 +53,24 @@ class Chat:
 
     async def ask(
         self, question: str, conversation_id: str | None, dataset: str | None,
-        user_id: str | None = None,
+        user_id: str | None = None, catalog: Catalog | None = None,
     ) -> dict[str, Any]:
-        """One turn for `user_id` (the owner of the conversation; None: no identity)."""
+        """One turn for `user_id` (the owner of the conversation; None: no identity), over
+        `catalog` (the datasets that user may see; app/visibility.py), by default all."""
+        catalog = catalog or self.catalog
         history = (await self.storage.history(conversation_id, user_id=user_id)
                    if conversation_id else [])
         cid = conversation_id or new_id()
         # Every run of this turn is audited with who asked what.
         asked = {"conversation_id": cid, "user_id": user_id, "question": question}
         try:
-            planned = await self.planner.plan(question, self.catalog, history, dataset)
+            planned = await self.planner.plan(question, catalog, history, dataset)
         except Exception:  # a planner bug must not turn into a 500
             log.exception("planner %s failed on %r", self.planner.name, question)
             planned = CannotPlan(
                 "The planner failed on this question (the error is in the server log); "
                 "try rephrasing it or one of these.",
-                suggestions_for(self.catalog, dataset),
+                suggestions_for(catalog, dataset),
             )
         result: dict[str, Any] | None = None
         suggestions: list[str] = []
@@ -78,19 +80,19 @@ class Chat:
         else:
             self._count(planned.planner, "planned")
             plan = planned
-            result = await self.runs.run(plan.language, plan.code, **asked)
+            result = await self.runs.run(plan.language, plan.code, catalog=catalog, **asked)
             if result["status"] in RETRY_STATUSES:
                 error = (result.get("error") or {}).get("message", result["status"])
                 revised = await self.planner.revise(
-                    question, self.catalog, history, plan, error, dataset
+                    question, catalog, history, plan, error, dataset
                 )
                 if isinstance(revised, Plan):
                     self._count(revised.planner, "retried")
                     plan = revised
-                    result = await self.runs.run(plan.language, plan.code, **asked)
+                    result = await self.runs.run(plan.language, plan.code, catalog=catalog, **asked)
             if result["status"] != "ok":
                 self._count(plan.planner, "failed")
-                suggestions = suggestions_for(self.catalog, plan.dataset or dataset)
+                suggestions = suggestions_for(catalog, plan.dataset or dataset)
             message = summarize(plan, result)
 
         if not conversation_id:

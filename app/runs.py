@@ -62,14 +62,16 @@ class Runs:
     async def run(
         self, language: str, code: str, max_rows: int | None = None,
         conversation_id: str | None = None, user_id: str | None = None,
-        question: str | None = None,
+        question: str | None = None, catalog: Catalog | None = None,
     ) -> dict[str, Any]:
-        """Guard and run `code` for `user_id` (asking `question`, when from the chat);
-        return a runner result. Raises CapacityExceeded (-> 429)."""
+        """Guard and run `code` for `user_id` (asking `question`, when from the chat) over
+        `catalog` (the datasets that user may see; by default all); return a runner
+        result. Raises CapacityExceeded (-> 429)."""
+        catalog = catalog or self.catalog
         run_id = uuid.uuid4().hex
         who = {"conversation_id": conversation_id, "user_id": user_id, "question": question}
         try:
-            check_plan(language, code, self.catalog.table_names)
+            check_plan(language, code, catalog.table_names)
         except GuardRejection as exc:
             result = failed_result(run_id, "rejected", None, str(exc), 0)
             await self._finish(result, language, code, 0, who)
@@ -79,6 +81,8 @@ class Runs:
             run_id, language, code, max_rows or self.settings.max_rows,
             self.settings.run_timeout_ms, self.settings.max_output_bytes,
             self.settings.max_columns,
+            # A user who may not see every dataset: the runner opens only these tables.
+            tables=catalog.table_names if catalog.restricted else None,
         )
         with self.capacity.slot():
             started = time.monotonic()

@@ -79,8 +79,10 @@ def make_request(
     timeout_ms: int,
     max_output_bytes: int = DEFAULT_MAX_OUTPUT_BYTES,
     max_columns: int = DEFAULT_MAX_COLUMNS,
+    tables: list[str] | None = None,
 ) -> dict[str, Any]:
-    return {
+    """A request; `tables` (None: every table of the manifest) limits what the run opens."""
+    request = {
         "version": VERSION,
         "run_id": run_id,
         "language": language,
@@ -90,6 +92,9 @@ def make_request(
         "max_output_bytes": max_output_bytes,
         "max_columns": max_columns,
     }
+    if tables is not None:
+        request["tables"] = ",".join(tables)
+    return request
 
 
 def ok_result(

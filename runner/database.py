@@ -58,15 +58,19 @@ def data_dir() -> Path:
     return Path(os.environ.get("CORRAL_DATA_DIR") or DEFAULT_DATA_DIR)
 
 
-def dataset_files() -> dict[str, Path]:
+def dataset_files(tables: str | None = None) -> dict[str, Path]:
     """table name -> file, for every table of every dataset in manifest.json in the data
-    directory (the agent server validated the manifest; this reads only what it needs)."""
+    directory, or only those named in `tables` (the request's comma list: the datasets its
+    user may see). The agent server validated the manifest; this reads only what it needs."""
     root = data_dir()
     manifest_path = root / "manifest.json"
     try:
         manifest = json.loads(manifest_path.read_text())
         files = {table: root / spec["file"] for entry in manifest["datasets"].values()
                  for table, spec in entry["tables"].items()}
+        if tables is not None:
+            allowed = set(filter(None, tables.split(",")))
+            files = {table: path for table, path in files.items() if table in allowed}
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise RunFailure(
             "unavailable", "sandbox_unavailable",

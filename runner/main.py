@@ -164,10 +164,15 @@ def warm_up() -> None:
 
 def execute(request: dict[str, Any], writer: ResultWriter) -> Table:
     """Run the request and return its table; what the code prints goes to writer.printed."""
-    if Warm.con is not None:
+    tables = request.get("tables")
+    if Warm.con is not None and (tables is None or set(Warm.files or ()) == set(tables.split(","))):
         files, con = Warm.files, Warm.con
     else:
-        files = database.dataset_files()
+        # A warm connection sees every table: a request limited to fewer opens its own.
+        if Warm.con is not None:
+            Warm.con.close()
+            Warm.files = Warm.con = None
+        files = database.dataset_files(tables)
         con = database.connect(files)
     language, code, max_rows = request["language"], request["code"], request["max_rows"]
     max_columns = request.get("max_columns", contract.DEFAULT_MAX_COLUMNS)

@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException
 
-from app.api.deps import CatalogDep, ChatDep, CurrentUser, StoreDep, UserLimitsDep
+from app.api.deps import ChatDep, CurrentUser, StoreDep, UserLimitsDep, VisibleCatalogDep
 from app.api.responses import errors
 from app.api.validation import field_error
 from app.models import Answer, ChatRequest
@@ -17,7 +17,7 @@ router = APIRouter(prefix="/api", tags=["chat"])
 
 @router.post("/chat", response_model=Answer, response_model_exclude_unset=True,
              responses=errors(400, 401, 403, 404, 413, 422, 429, 503))
-async def chat(body: ChatRequest, catalog: CatalogDep, storage: StoreDep,
+async def chat(body: ChatRequest, catalog: VisibleCatalogDep, storage: StoreDep,
                turn: ChatDep, user: CurrentUser, limits: UserLimitsDep) -> dict[str, Any]:
     """Answer one question; a question the planner cannot plan is still an answer
     (`plan` and `result` null, with suggestions). A follow-up goes only to one's own
@@ -37,7 +37,7 @@ async def chat(body: ChatRequest, catalog: CatalogDep, storage: StoreDep,
     try:
         with limits.run(user.user_id or user.username):
             return await turn.ask(body.question, body.conversation_id, body.dataset,
-                                  user_id=user.user_id)
+                                  user_id=user.user_id, catalog=catalog)
     except ConversationGone:
         raise HTTPException(
             404, f"Conversation {body.conversation_id} was deleted while this question was "

@@ -19,6 +19,7 @@ from app.services import Services
 from app.settings import Settings
 from app.storage import Storage
 from app.user_limits import UserLimits
+from app.visibility import visible_catalog
 
 
 def get_services(request: Request) -> Services:
@@ -92,6 +93,15 @@ async def current_user(request: Request, settings: SettingsDep) -> Identity:
 
 
 CurrentUser = Annotated[Identity, Depends(current_user)]
+
+
+def get_visible_catalog(catalog: CatalogDep, identity: CurrentUser) -> Catalog:
+    """The datasets this user may see (the manifest's visible_to): the only catalog a
+    route that lists, plans or runs anything for them may use."""
+    return visible_catalog(catalog, identity.role, identity.groups)
+
+
+VisibleCatalogDep = Annotated[Catalog, Depends(get_visible_catalog)]
 
 
 def require_admin_scope(identity: CurrentUser) -> Identity:

@@ -1,7 +1,7 @@
 """The OpenAPI document: generated from the routes, with how to authenticate, then
-narrowed to this server's settings (MAX_ROWS, the dataset names) once they are loaded,
-so a request that the live schema allows is one the server accepts. Served at
-/openapi.json and rendered at /docs for signed-in clients only: narrowed, it names the
+narrowed to this server's settings (MAX_ROWS, the dataset names every user sees) once
+they are loaded, so a request that the live schema allows is one the server accepts. Served
+at /openapi.json and rendered at /docs for signed-in clients only: narrowed, it names the
 installed datasets, which are no business of anyone who has not signed in."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.responses import HTMLResponse, JSONResponse
 
 from app.api.deps import CurrentUser
+from app.visibility import open_to_all
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,7 +39,9 @@ def narrowed_openapi(app: FastAPI) -> dict[str, Any]:
         declare_security(app.openapi_schema)
     services = getattr(app.state, "services", None)
     if services is not None:  # narrow() is idempotent
-        narrow(app.openapi_schema, services.settings.max_rows, services.catalog.names)
+        # Only datasets without visible_to: a dataset some users may not see is named to
+        # nobody who has not been shown it (app/visibility.py).
+        narrow(app.openapi_schema, services.settings.max_rows, open_to_all(services.catalog))
     return app.openapi_schema
 
 

@@ -33,6 +33,7 @@ class Identity:
     display_name: str = ""
     account_source: str = "none"  # the user's: local | oidc | proxy (none: AUTH_MODE=none)
     csrf_token: str | None = None
+    groups: tuple[str, ...] = ()  # from the OIDC provider or trusted proxy (app/visibility.py)
 
     @property
     def is_admin(self) -> bool:
@@ -47,7 +48,7 @@ ANONYMOUS = Identity(user_id=None, username="anonymous", role="admin", source="n
 def of_user(user: User, source: Source, **extra: object) -> Identity:
     return Identity(user_id=user.id, username=user.username, role=user.role, source=source,
                     display_name=user.display_name, account_source=user.source,
-                    **extra)  # type: ignore[arg-type]
+                    groups=user.groups, **extra)  # type: ignore[arg-type]
 
 
 def is_loopback_peer(request: Request) -> bool:

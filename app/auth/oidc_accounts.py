@@ -25,6 +25,7 @@ def sign_in(engine: Engine, claims: Claims, admin_groups: str, allowed_groups: s
     user = users.find_oidc(engine, claims.issuer, claims.subject)
     if user is None:
         user = _create(engine, claims, role)
+        user = users.update(engine, user.id, groups=users.stored_groups(claims.groups)) or user
     elif user.disabled:
         raise OidcError("oidc_disabled", f"the account {user.username!r} is disabled here")
     else:
@@ -32,7 +33,8 @@ def sign_in(engine: Engine, claims: Claims, admin_groups: str, allowed_groups: s
         # an admin role removed here at the next sign-in.
         user = users.update(engine, user.id, role=role,
                             display_name=claims.display_name or user.display_name,
-                            email=claims.email or user.email) or user
+                            email=claims.email or user.email,
+                            groups=users.stored_groups(claims.groups)) or user
     users.touch_login(engine, user.id)
     return user
 

@@ -133,14 +133,17 @@ def proxy_user(engine: Engine, settings: Settings, username: str,
         log.info("proxy user %r refused: %s", user.username,
                  "disabled" if user.disabled else f"the account signs in by {user.source}")
         return None
-    return _refreshed(engine, user, role if admins else user.role)
+    return _refreshed(engine, user, role if admins else user.role, groups)
 
 
-def _refreshed(engine: Engine, user: User, role: str) -> User:
-    """Role from ADMIN_GROUPS when set (the groups decide), and an occasional last login."""
+def _refreshed(engine: Engine, user: User, role: str, groups: set[str]) -> User:
+    """Role from ADMIN_GROUPS when set (the groups decide), the groups as sent (per-dataset
+    visibility, app/visibility.py), and an occasional last login."""
     changes: dict[str, object] = {}
     if role != user.role:
         changes["role"] = role
+    if tuple(sorted(groups)) != user.groups:
+        changes["groups"] = users.stored_groups(groups)
     now = utcnow()
     if user.last_login_at is None or now - user.last_login_at > _LOGIN_REFRESH:
         changes["last_login_at"] = now

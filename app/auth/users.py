@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from dataclasses import dataclass
 from types import SimpleNamespace
@@ -35,6 +36,9 @@ users = sa.Table(
     sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("last_login_at", sa.DateTime(timezone=True), nullable=True),
+    # The groups the OIDC provider or trusted proxy last sent (a JSON list): what
+    # per-dataset visibility (app/visibility.py) matches, also for the user's API tokens.
+    sa.Column("groups", sa.Text, nullable=True),
     sa.UniqueConstraint("oidc_issuer", "oidc_subject", name="uq_users_oidc"),
 )
 # Names are unique regardless of case ("Alice" and "alice" are one person).
@@ -68,6 +72,7 @@ class User:
     disabled: bool
     created_at: dt.datetime
     last_login_at: dt.datetime | None
+    groups: tuple[str, ...] = ()
 
     @property
     def is_admin(self) -> bool:
@@ -75,8 +80,15 @@ class User:
 
 
 def _user(row: Any) -> User:
+    groups = getattr(row, "groups", None)
     return User(row.id, row.username, row.display_name, row.email, row.role, row.source,
-                bool(row.disabled), stored_utc(row.created_at), stored_utc(row.last_login_at))
+                bool(row.disabled), stored_utc(row.created_at), stored_utc(row.last_login_at),
+                tuple(json.loads(groups)) if groups else ())
+
+
+def stored_groups(groups: set[str] | list[str] | tuple[str, ...]) -> str | None:
+    """The `groups` column value for these names (sorted, so an unchanged set is equal)."""
+    return json.dumps(sorted(groups)) if groups else None
 
 
 def check_username(username: str) -> str:

@@ -42,6 +42,7 @@ from typing import Any
 
 from app.executors.base import SANDBOX_ENV, SANDBOX_UID, Executor, ExecutorUnavailable
 from app.executors.confinement import Confinement
+from app.executors.data_files import UNREADABLE, files_for, table_files
 from app.executors.outcome import output_cap, result_from
 from app.executors.process import run_process
 from app.settings import Settings
@@ -60,6 +61,22 @@ OPEN_FILES = 256
 SYSTEM_DIRS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 
 
+
+def _data_binds(folder: Path, tables: str | None) -> list[str]:
+    """--ro-bind arguments for /data: the whole folder, or for a request limited to some
+    tables only manifest.json and their files (the others are not in the sandbox)."""
+    if tables is None:
+        return ["--ro-bind", str(folder), "/data"]
+    try:
+        files = table_files(folder)
+    except UNREADABLE as exc:
+        raise ExecutorUnavailable(f"DATASETS_PATH={folder}: cannot read manifest.json: {exc}") \
+            from None
+    binds = ["--perms", "0755", "--dir", "/data"]
+    for name in files_for(tables, files):
+        binds += ["--ro-bind", str(folder / name), f"/data/{name}"]
+    return binds
+
 class BubblewrapExecutor(Executor):
     name = "bwrap"
 
@@ -77,7 +94,8 @@ class BubblewrapExecutor(Executor):
             # Off the event loop: the first call asks the interpreter for its prefixes,
             # every call scans /proc for the process limit and sets up the confinement.
             argv, limits = await asyncio.to_thread(
-                lambda: (self._argv(confined.open()), self._limits(deadline_s))
+                lambda: (self._argv(confined.open(), request.get("tables")),
+                         self._limits(deadline_s))
             )
             end = await run_process(
                 argv,
@@ -99,7 +117,9 @@ class BubblewrapExecutor(Executor):
     def _confinement(self, name: str) -> Confinement:
         return Confinement(name, self.settings, self.as_root, _bytes(self.settings.sandbox_tmp_size))
 
-    def _argv(self, confined: Confinement) -> list[str]:
+    def _argv(self, confined: Confinement, tables: str | None = None) -> list[str]:
+        """The bwrap command line; `tables` (a request limited to the datasets its user
+        may see) binds only manifest.json and those tables' files at /data."""
         s = self.settings
         bwrap = shutil.which("bwrap")
         if bwrap is None:
@@ -133,7 +153,7 @@ class BubblewrapExecutor(Executor):
         argv += [
             "--perms", "0755", "--dir", RUNNER_PARENT,
             "--ro-bind", str(Path(s.runner_dir).resolve()), f"{RUNNER_PARENT}/runner",
-            "--ro-bind", str(Path(s.datasets_path).resolve()), "/data",
+            *_data_binds(Path(s.datasets_path).resolve(), tables),
             "--chdir", "/tmp",
         ]
         env = dict(SANDBOX_ENV, PYTHONNOUSERSITE="1", PATH="/usr/bin:/bin", HOME="/tmp", LANG="C.UTF-8",

@@ -53,6 +53,7 @@ from app.executors.base import (
     Executor,
     ExecutorUnavailable,
 )
+from app.executors.data_files import UNREADABLE, files_for, table_files
 from app.executors.k8s_api import EXECUTOR_CALLS
 from app.executors.k8s_log import LogReader, parse_frame
 from app.executors.outcome import STDERR_TAIL, Ending, output_cap, result_from
@@ -142,11 +143,23 @@ def load_template(settings: Any) -> dict[str, Any]:
     return template
 
 
+def dataset_mounts(tables: str | None, files: dict[str, str] | None) -> list[dict[str, Any]]:
+    """The datasets volume at /data; for a request limited to some tables (the datasets
+    its user may see, app/visibility.py) only manifest.json and their files, one subPath
+    each, so a program cannot open the others' files: they are not in the pod."""
+    if tables is None or files is None:
+        return [{"name": "datasets", "mountPath": "/data", "readOnly": True}]
+    return [{"name": "datasets", "mountPath": f"/data/{f}", "subPath": f, "readOnly": True}
+            for f in files_for(tables, files)]
+
+
 def build_job(
-    name: str, request: dict[str, Any], image: str, template: dict[str, Any]
+    name: str, request: dict[str, Any], image: str, template: dict[str, Any],
+    files: dict[str, str] | None = None,
 ) -> dict[str, Any]:
     """The Job body for one request. Security fields are fixed here: a template can add
-    labels, resources or scheduling hints but never loosen the sandbox."""
+    labels, resources or scheduling hints but never loosen the sandbox. `files` (table ->
+    file, see table_files) lets a request limited to some tables mount only theirs."""
     timeout_s = math.ceil(request["timeout_ms"] / 1000)
     uid = RUNNER_UIDS[secrets.randbelow(len(RUNNER_UIDS))]
     labels = {
@@ -167,7 +180,7 @@ def build_job(
     elif datasets.get("configMap"):
         volumes.append({"name": "datasets", "configMap": {"name": datasets["configMap"]}})
     if volumes:
-        mounts.append({"name": "datasets", "mountPath": "/data", "readOnly": True})
+        mounts = dataset_mounts(request.get("tables"), files)
 
     container = {
         "name": CONTAINER,
@@ -271,6 +284,18 @@ class K8sJobExecutor(Executor):
         self._deleted = threading.Condition()
         # Called with each run's timeline (StageReport); bench/k8s_job_latency.py.
         self.stage_observer: Callable[[StageReport], None] | None = None
+        self._files: dict[str, str] | None = None  # _table_files()
+
+    def _table_files(self) -> dict[str, str] | None:
+        """table -> file of the mounted datasets, read once; None when they are baked into
+        the runner image (nothing to narrow) or the manifest cannot be read."""
+        if self._files is None and (self.template.get("datasets") or {}):
+            # The chart mounts the same claim at the agent's DATASETS_PATH and runners' /data.
+            try:
+                self._files = table_files(self.settings.datasets_path)
+            except UNREADABLE as exc:
+                log.warning("cannot read the datasets manifest for per-run mounts: %s", exc)
+        return self._files
 
     # --- client ------------------------------------------------------------------
 
@@ -327,7 +352,8 @@ class K8sJobExecutor(Executor):
             api = self._client()
         except ExecutorUnavailable as exc:
             return run.failed("unavailable", str(exc))
-        body = build_job(name, request, self.settings.runner_image, self.template)
+        body = build_job(name, request, self.settings.runner_image, self.template,
+                         self._table_files() if "tables" in request else None)
         run.start_deadline = run.started + body["spec"]["activeDeadlineSeconds"]
         try:
             try:

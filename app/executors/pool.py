@@ -260,6 +260,10 @@ class PooledExecutor(Executor):
         self.pool.metrics = metrics
 
     async def run(self, request: dict[str, Any]) -> dict[str, Any]:
+        if "tables" in request:
+            # A run limited to the datasets its user may see (app/visibility.py) needs a
+            # sandbox given only their files; a warm one was given all of them.
+            return await self.cold.run(request)
         self.pool.start()
         warm = self.pool.take()
         try:

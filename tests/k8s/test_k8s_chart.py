@@ -100,6 +100,7 @@ BAD_VALUES = [
     ("runner.resources.limits.memory=lots", "at '/runner/resources/limits/memory'"),
     ("limits.runTimeoutMs=10", "at '/limits/runTimeoutMs': minimum"),
     ("runner.datasets.source=pvc", "at '/runner/datasets/name'"),
+    ("datasets.existingClaim=My_Data", "at '/datasets/existingClaim'"),
     # The chart's own label keys are what the NetworkPolicy selects: not overridable.
     (r"runner.labels.io\.corral\.sandbox=x", "invalid propertyName 'io.corral.sandbox'"),
     # No sign-in is for loopback only; a pod never is.
@@ -203,6 +204,8 @@ def test_volume_datasets_and_llm_key_as_a_file(helm, tmp_path):
                                                           "readOnly": True}} in pod["volumes"]
     assert pod["runtimeClassName"] == "gvisor"
     agent = one(manifests, "Deployment", "-agent-server")["spec"]["template"]["spec"]
+    assert {"name": "datasets", "persistentVolumeClaim": {"claimName": "corral-datasets",
+                                                          "readOnly": True}} in agent["volumes"]
     env = agent["containers"][0]["env"]
     assert not [e for e in env if "secretKeyRef" in json.dumps(e)]
     assert {"name": "LLM_API_KEY_FILE", "value": "/etc/corral/llm/api-key"} in env
@@ -210,6 +213,55 @@ def test_volume_datasets_and_llm_key_as_a_file(helm, tmp_path):
     assert secret_vol["secret"]["secretName"] == "corral-llm"
     quota = one(manifests, "ResourceQuota", "-runner-jobs")
     assert quota["spec"]["hard"] == {"count/jobs.batch": "8"}
+
+
+def test_own_datasets_claim_reaches_agent_and_runners_read_only(helm, tmp_path):
+    manifests = docs(helm, "--set", "datasets.existingClaim=fleet-data")
+    agent = one(manifests, "Deployment", "-agent-server")["spec"]["template"]["spec"]
+    assert {"name": "datasets", "persistentVolumeClaim": {"claimName": "fleet-data",
+                                                          "readOnly": True}} in agent["volumes"]
+    (container,) = agent["containers"]
+    assert {"name": "datasets", "mountPath": "/data", "readOnly": True} in container["volumeMounts"]
+    assert {"name": "DATASETS_PATH", "value": "/data"} in container["env"]
+    pod = runner_job(manifests, tmp_path)["spec"]["template"]["spec"]
+    assert pod["volumes"] == [{"name": "datasets", "persistentVolumeClaim": {
+        "claimName": "fleet-data", "readOnly": True}}]
+    assert pod["containers"][0]["volumeMounts"] == [
+        {"name": "datasets", "mountPath": "/data", "readOnly": True}]
+    assert restricted_violations(pod) == []
+
+
+def test_without_a_claim_the_demo_datasets_need_no_volume(helm, tmp_path):
+    manifests = docs(helm)
+    agent = one(manifests, "Deployment", "-agent-server")["spec"]["template"]["spec"]
+    assert "datasets" not in {v["name"] for v in agent["volumes"]}
+    assert "volumes" not in runner_job(manifests, tmp_path)["spec"]["template"]["spec"]
+
+
+def test_own_datasets_claim_and_runner_datasets_cannot_be_combined(helm):
+    proc = render(helm, "--set", "datasets.existingClaim=fleet-data", "--set",
+                  "runner.datasets.source=pvc", "--set", "runner.datasets.name=other")
+    assert proc.returncode != 0
+    assert "datasets.existingClaim and runner.datasets both mount datasets" in proc.stderr
+
+
+def test_a_run_limited_to_some_tables_mounts_only_their_files(helm, tmp_path):
+    """Per-dataset visibility: a user who may not see every dataset gets a runner pod
+    holding manifest.json and their tables' files only (one subPath each)."""
+    manifests = docs(helm, "--set", "datasets.existingClaim=fleet-data")
+    cm = one(manifests, "ConfigMap", "-runner-template")
+    path = tmp_path / "runner-template.json"
+    path.write_text(cm["data"]["runner-template.json"])
+    template = load_template(Settings(execution_mode="k8s", k8s_runner_template=str(path)))
+    request = contract.make_request("r1", "sql", "SELECT 1", 200, 5000, tables=["trips"])
+    files = {"trips": "trips.csv", "salaries": "salaries.parquet"}
+    job = build_job("corral-run-test", request, "corral/runner:x", template, files)
+    mounts = job["spec"]["template"]["spec"]["containers"][0]["volumeMounts"]
+    assert mounts == [
+        {"name": "datasets", "mountPath": "/data/manifest.json", "subPath": "manifest.json",
+         "readOnly": True},
+        {"name": "datasets", "mountPath": "/data/trips.csv", "subPath": "trips.csv",
+         "readOnly": True}]
 
 
 def test_network_policies_limit_agent_and_ui(helm):

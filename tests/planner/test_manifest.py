@@ -93,3 +93,38 @@ def test_start_up_names_a_declared_column_the_file_lacks(tmp_path):
         load_catalog(tmp_path)
     assert "dataset 'penguins', table 'penguins', field 'columns': kind not in" in str(
         caught.value)
+
+
+def test_visible_to_names_a_bad_role_and_an_empty_audience():
+    def bad_role(d):
+        d["datasets"]["penguins"]["visible_to"] = {"roles": ["auditor"]}
+    assert ("dataset 'penguins', field 'visible_to', field 'roles', field 0: 'auditor' is not "
+            "one of ['analyst', 'admin']") in refusal(broken(bad_role))
+    assert "dataset 'penguins', field 'visible_to'" in refusal(
+        broken(lambda d: d["datasets"]["penguins"].update(visible_to={})))
+
+
+def test_visible_to_roles_are_the_user_roles():
+    """One source for the roles: the manifest schema's enum is checked against users.ROLES."""
+    from app.auth.users import ROLES
+    from app.manifest import schema
+
+    roles = schema()["$defs"]["visible_to"]["properties"]["roles"]["items"]["enum"]
+    assert tuple(roles) == ROLES
+
+
+def test_visible_catalog_keeps_what_role_or_group_admits():
+    from app.visibility import visible_catalog
+
+    data = broken(lambda d: d["datasets"]["flights"].update(
+        visible_to={"roles": ["admin"], "groups": ["ops"]}))
+    folder = ROOT / "datasets"
+    catalog = load_catalog(folder)
+    catalog.datasets["flights"] = copy.copy(catalog.datasets["flights"])
+    from app.visibility import audience
+    catalog.datasets["flights"].visible_to = audience(data["datasets"]["flights"])
+    assert visible_catalog(catalog, "admin", ()) is catalog
+    assert visible_catalog(catalog, "analyst", ["ops"]) is catalog
+    seen = visible_catalog(catalog, "analyst", ["sales"])
+    assert seen.names == ["penguins", "gapminder"] and seen.restricted
+    assert "airlines" not in seen.table_names and "penguins" in seen.table_names

@@ -141,3 +141,14 @@ auto
 http://localhost:8080/api/auth/oidc/callback
 {{- end -}}
 {{- end -}}
+
+{{/* datasets.existingClaim, or "" (the demo datasets in the images). The default covers
+     `helm upgrade --reuse-values` from a release made before the key existed. One claim for
+     the agent server (its catalog) and the runner Jobs (their /data), so the two agree. */}}
+{{- define "corral.datasetsClaim" -}}
+{{- $claim := (.Values.datasets | default dict).existingClaim | default "" -}}
+{{- if and $claim (ne (.Values.runner.datasets.source | default "baked") "baked") -}}
+{{- fail "datasets.existingClaim and runner.datasets both mount datasets: set only datasets.existingClaim (runner.datasets.source baked)" -}}
+{{- end -}}
+{{- $claim -}}
+{{- end -}}
