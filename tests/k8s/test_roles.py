@@ -1,7 +1,8 @@
 """The collection's `helm` and `corral_helm` roles on the real cluster: playbooks/kubernetes.yml
 with inventories/managed converges the chart into namespace corral-role (helm test included),
 the release answers a canonical prompt through its ui Service, a second converge changes
-nothing, and corral_helm_state=absent leaves nothing behind (and is idempotent too)."""
+nothing, a failed upgrade is rolled back, and corral_helm_state=absent leaves nothing behind
+(and is idempotent too). The tests run in order on one release."""
 
 from __future__ import annotations
 
@@ -49,8 +50,9 @@ def role_vars(cluster: Cluster, tmp: Path, **extra: object) -> dict:
     }
 
 
-def converge(cluster: Cluster, tmp: Path, **extra: object) -> dict:
-    """Run the playbook; return its per-host stats (ok, changed, failures, ...) for localhost."""
+def converge(cluster: Cluster, tmp: Path, expect_failure: bool = False, **extra: object) -> dict:
+    """Run the playbook; return its per-host stats (ok, changed, failures, ...) for localhost,
+    and with expect_failure the failed task's message under "failed_msg"."""
     extra_vars = tmp / "vars.json"
     extra_vars.write_text(json.dumps(role_vars(cluster, tmp, **extra)))
     # JSON on stdout; the junit callback replaces ansible.cfg's profile_tasks, which would
@@ -62,8 +64,14 @@ def converge(cluster: Cluster, tmp: Path, **extra: object) -> dict:
     proc = subprocess.run([str(Path(sys.executable).parent / "ansible-playbook"), "-i", str(INVENTORY),
                            str(PLAYBOOK), "-e", f"@{extra_vars}"], cwd=ROOT, env=env, text=True,
                           capture_output=True, timeout=1200, check=False)
-    assert proc.returncode == 0, f"ansible-playbook failed:\n{proc.stdout[-6000:]}\n{proc.stderr[-2000:]}"
-    stats = json.loads(proc.stdout)["stats"]["localhost"]
+    assert (proc.returncode != 0) == expect_failure, \
+        f"ansible-playbook rc {proc.returncode}:\n{proc.stdout[-6000:]}\n{proc.stderr[-2000:]}"
+    report = json.loads(proc.stdout)
+    stats = report["stats"]["localhost"]
+    if expect_failure:
+        stats["failed_msg"] = "\n".join(
+            task["hosts"]["localhost"].get("msg", "") for play in report["plays"]
+            for task in play["tasks"] if task["hosts"].get("localhost", {}).get("failed"))
     print(f"converge {extra or ''}: {stats} in {time.monotonic() - started:.0f} s")
     return stats
 
@@ -148,6 +156,28 @@ def test_second_converge_changes_nothing(converged: dict) -> None:
     assert stats["changed"] == 0 and stats["failures"] == 0, stats
     status = json.loads(converged["cluster"].helm("status", RELEASE, "-n", NS, "-o", "json").stdout)
     assert status["version"] == 1, f"a second converge made revision {status['version']}"
+
+
+def test_failed_upgrade_is_rolled_back(converged: dict) -> None:
+    """An upgrade whose pods never get ready (an image tag no node has, a 20 s wait) fails the
+    play with the history, and helm has put the last good revision back: same images, still
+    answering helm test."""
+    cluster, tmp = converged["cluster"], converged["tmp"]
+    values = role_vars(cluster, tmp)["corral_helm_values"]
+    values["images"]["agentServer"] = {**values["images"]["agentServer"], "tag": "no-such-tag"}
+    failed = converge(cluster, tmp, expect_failure=True, corral_helm_values=values,
+                      corral_helm_timeout="20s")
+    assert "failed; helm rolled it back" in failed["failed_msg"], failed
+    history = json.loads(cluster.helm("history", RELEASE, "-n", NS, "-o", "json").stdout)
+    assert [(h["revision"], h["status"]) for h in history] == [
+        (1, "superseded"), (2, "failed"), (3, "deployed")], history
+    deploy = json.loads(cluster.kubectl("get", "deploy", f"{RELEASE}-agent-server", "-n", NS,
+                                        "-o", "json").stdout)
+    assert deploy["spec"]["template"]["spec"]["containers"][0]["image"] == images()["agent-server"]
+    cluster.kubectl("rollout", "status", f"deploy/{RELEASE}-agent-server", "-n", NS, "--timeout=180s",
+                    timeout=200)
+    back = converge(cluster, tmp)  # the good values again: nothing to change after the rollback
+    assert back["changed"] == 0 and back["failures"] == 0, back
 
 
 def test_absent_leaves_nothing_and_is_idempotent(converged: dict) -> None:

@@ -2,7 +2,7 @@
 
 Verified: the chart copied to the target, rendered there by the real helm with the
 role's values (schema-checked); a bad value and a bad role argument fail clearly (in
-converge.yml). Install, readiness wait, helm test and removal: tests/k8s/test_roles.py.
+converge.yml). Install, readiness wait, helm test, rollback and removal: tests/k8s/test_roles.py.
 """
 
 import yaml
