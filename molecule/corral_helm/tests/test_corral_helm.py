@@ -2,7 +2,7 @@
 
 Verified: the chart copied to the target, rendered there by the real helm with the
 role's values (schema-checked); a bad value and a bad role argument fail clearly (in
-converge.yml). NOT verified: install, readiness wait, helm test, rollback (need a cluster).
+converge.yml). Install, readiness wait, helm test, rollback and removal: tests/k8s/test_roles.py.
 """
 
 import yaml
