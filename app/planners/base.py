@@ -16,17 +16,40 @@ class Plan:
     explanation: str
     planner: str  # "offline" | "llm"
     dataset: str | None = None  # the dataset the plan is mostly about, for suggestions
+    # The question as the planner read it: a follow-up ("and for 1952?") written out
+    # against the previous one. Stored with the plan, so the next follow-up builds on it.
+    asked: str | None = None
 
     def public(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("dataset")
+        if data["asked"] is None:
+            data.pop("asked")
         return data
+
+
+@dataclass(frozen=True)
+class Choice:
+    label: str  # what the choice means, as the data writes it: "species = 'Gentoo'"
+    question: str  # the question asked when it is chosen
+
+
+@dataclass(frozen=True)
+class Clarify:
+    """A question back instead of a guess: "Did you mean species = 'Gentoo'?"."""
+
+    question: str
+    choices: list[Choice]
+
+    def public(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass(frozen=True)
 class CannotPlan:
     message: str
     suggestions: list[str] = field(default_factory=list)
+    clarify: Clarify | None = None  # when the planner can ask back with choices
 
 
 class Planner(abc.ABC):
@@ -39,6 +62,13 @@ class Planner(abc.ABC):
     ) -> Plan | CannotPlan:
         """Plan one question. `history` holds earlier answers of the conversation
         (oldest first); `dataset` is the dataset the person picked, if any."""
+
+    def follow_ups(
+        self, question: str, plan: Plan, catalog: Catalog, history: list[dict[str, Any]],
+    ) -> list[str]:
+        """Questions to offer after `plan` answered `question`, each one this planner
+        can answer in the conversation that now ends with it; none by default."""
+        return []
 
     async def revise(
         self, question: str, catalog: Catalog, history: list[dict[str, Any]],
@@ -59,6 +89,6 @@ def reading_of(plan: dict[str, Any] | None) -> str | None:
     if not plan or not plan.get("explanation"):
         return None
     text = str(plan["explanation"]).strip()
-    if plan.get("planner") == "offline":
+    if plan.get("planner") in ("offline", "edited"):  # edited: the person's own code
         return text
     return f"In the {plan.get('planner', 'other')} planner's own words: {text}"

@@ -36,7 +36,7 @@ async def test_migrations_are_idempotent_and_versioned(storage):
     with storage.engine.connect() as conn:
         version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
         tables = set(sa.inspect(conn).get_table_names())
-    assert version == "0002"
+    assert version == "0003"
     assert {"conversations", "messages", "runs", "users", "api_tokens", "sessions",
             "login_failures", "setup_codes"} <= tables
 
