@@ -270,6 +270,9 @@ class Answer(BaseModel):
                                 "words, written from the plan (its filters, groups and "
                                 "measures), not from the question; null when nothing was "
                                 "planned.")
+    unread: list[str] = Field([], description="Values, columns or numbers of the question "
+                              "that a plan read from its code (an LLM's) does not use; the "
+                              "reading says so too. Empty when every one is used.")
     suggestions: list[str]
     clarify: Clarification | None = Field(None, description="When the planner did not "
                                           "read every word: its question back, with "

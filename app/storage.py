@@ -18,7 +18,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine, make_url
 
-from app.planners.base import reading_of
+from app.planners.base import reading_of, unread_of
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -332,7 +332,7 @@ class Storage:
 
         await asyncio.to_thread(work)
         return {**row, "created_at": _iso(now), "reading": reading_of(plan),
-                "follow_ups": follow_ups or []}
+                "unread": unread_of(plan), "follow_ups": follow_ups or []}
 
     async def record_run(
         self,
@@ -397,6 +397,7 @@ def _answer(r: Any) -> dict[str, Any]:
         "result": r.result,
         "message": r.message,
         "reading": reading_of(r.plan),
+        "unread": unread_of(r.plan),
         "suggestions": r.suggestions or [],
         "clarify": r.clarify,
         "follow_ups": r.follow_ups or [],

@@ -19,12 +19,19 @@ class Plan:
     # The question as the planner read it: a follow-up ("and for 1952?") written out
     # against the previous one. Stored with the plan, so the next follow-up builds on it.
     asked: str | None = None
+    # A plan another planner wrote (an LLM's): its reading written from the code, and
+    # the question's values, columns and numbers it does not use (app/planners/coverage.py).
+    reading: str | None = None
+    unread: tuple[str, ...] = ()
 
     def public(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("dataset")
-        if data["asked"] is None:
-            data.pop("asked")
+        for key in ("asked", "reading", "unread"):  # stored only when there is one
+            if not data[key]:
+                data.pop(key)
+        if "unread" in data:
+            data["unread"] = list(data["unread"])
         return data
 
 
@@ -91,4 +98,17 @@ def reading_of(plan: dict[str, Any] | None) -> str | None:
     text = str(plan["explanation"]).strip()
     if plan.get("planner") in ("offline", "edited"):  # edited: the person's own code
         return text
-    return f"In the {plan.get('planner', 'other')} planner's own words: {text}"
+    own = f"In the {plan.get('planner', 'other')} planner's own words: {text}"
+    if plan.get("reading"):  # written from its code (app/planners/coverage.py)
+        own = f"{plan['reading']} ({own[0].lower()}{own[1:]})"
+    unread = unread_of(plan)
+    if unread:
+        words = ", ".join(f"'{w}'" for w in unread)
+        own += (f" This plan does not use {words} of the question: check the answer "
+                "before you trust it.")
+    return own
+
+
+def unread_of(plan: dict[str, Any] | None) -> list[str]:
+    """The question's words a plan does not use (only plans read from their code)."""
+    return [str(w) for w in (plan or {}).get("unread") or []]

@@ -202,6 +202,16 @@ export function renderAnswer(answer, ctx) {
     );
   }
 
+  // A plan read from its code (an LLM's) that leaves words of the question unused.
+  if (answer.unread && answer.unread.length) {
+    parts.push(h(
+      "p",
+      { class: "notice notice-unread", role: "note" },
+      h("strong", { text: "Check this answer: " }),
+      `the plan does not use ${answer.unread.map((w) => `“${w}”`).join(", ")} of your question.`,
+    ));
+  }
+
   if (result && result.status !== "ok") parts.push(renderRunError(result));
 
   if (result && result.status === "ok") {
