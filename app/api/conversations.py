@@ -10,7 +10,6 @@ from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
 from app.api.deps import ChatDep, CurrentUser, StoreDep, UserLimitsDep
 from app.api.responses import errors
-from app.api.validation import field_error
 from app.models import ID_PATTERN, Answer, Conversation, ConversationSummary, EditedRun
 from app.storage import ConversationGone
 
@@ -92,9 +91,9 @@ async def rerun(conversation_id: ConversationId, body: EditedRun, storage: Store
     if body.message_id is not None:
         edited = next((m["question"] for m in conv["messages"] if m["id"] == body.message_id),
                       None)
-        if edited is None:
-            raise field_error("message_id", "no answer of this conversation has this id",
-                              body.message_id)
+        if edited is None:  # like an unknown conversation: 404, not a bad body
+            raise HTTPException(404, f"Answer {body.message_id} is not in conversation "
+                                f"{conversation_id}; omit message_id for code of your own.")
     try:
         with limits.run(user.user_id or user.username):
             return await turn.rerun(body.language, body.code, conversation_id, edited,

@@ -97,8 +97,12 @@ def test_bad_bodies_name_the_field(auth_server, admin):
             "conversation_id"]
         for body, field in (({"code": ""}, "code"), ({"code": "SELECT 1", "language": "r"},
                                                      "language"),
-                            ({"code": "SELECT 1", "message_id": "f" * 32}, "message_id"),
                             ({"code": "SELECT 1", "message_id": "x"}, "message_id")):
             answer = uma.post(f"/api/conversations/{cid}/rerun", json=body)
             assert answer.status_code == 422, answer.text
             assert [i["loc"][-1] for i in answer.json()["detail"]] == [field]
+        unknown = uma.post(f"/api/conversations/{cid}/rerun",
+                           json={"code": "SELECT 1", "message_id": "f" * 32})
+        assert unknown.status_code == 404
+        assert unknown.json()["detail"] == (f"Answer {'f' * 32} is not in conversation {cid}; "
+                                            "omit message_id for code of your own.")
