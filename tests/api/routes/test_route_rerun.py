@@ -27,8 +27,8 @@ def _runs_of(server, conversation_id: str) -> list[dict]:
 
 
 def test_edited_sql_answers_in_the_conversation_as_the_users_run(auth_server, admin):
-    add_user(admin, "rita")
-    with sign_in(auth_server, "rita") as rita:
+    add_user(admin, "rerun-rita")
+    with sign_in(auth_server, "rerun-rita") as rita:
         first = rita.post("/api/chat", json=QUESTION).json()
         assert first["result"]["status"] == "ok"
         cid = first["conversation_id"]
@@ -49,13 +49,13 @@ def test_edited_sql_answers_in_the_conversation_as_the_users_run(auth_server, ad
         stored = rita.get(f"/api/conversations/{cid}").json()["messages"]
         assert [m["id"] for m in stored] == [first["id"], edited["id"]]
     runs = _runs_of(auth_server, cid)
-    assert runs[-1] == {"code": EDITED, "status": "ok", "username": "rita",
+    assert runs[-1] == {"code": EDITED, "status": "ok", "username": "rerun-rita",
                         "question": "Edited SQL of: how many penguins by island"}
 
 
 def test_the_guard_refuses_edited_sql_and_says_why(auth_server, admin):
-    add_user(admin, "rob")
-    with bearer(auth_server, token_for(admin, "rob")) as rob:
+    add_user(admin, "rerun-rob")
+    with bearer(auth_server, token_for(admin, "rerun-rob")) as rob:
         cid = rob.post("/api/chat", json=QUESTION).json()["conversation_id"]
         for code, why in (
             ("DELETE FROM penguins", "found: DELETE"),
@@ -77,9 +77,9 @@ def test_the_guard_refuses_edited_sql_and_says_why(auth_server, admin):
 
 
 def test_another_users_conversation_is_not_theirs_to_run_in(auth_server, admin):
-    add_user(admin, "sam")
-    add_user(admin, "tess")
-    with sign_in(auth_server, "sam") as sam, sign_in(auth_server, "tess") as tess:
+    add_user(admin, "rerun-sam")
+    add_user(admin, "rerun-tess")
+    with sign_in(auth_server, "rerun-sam") as sam, sign_in(auth_server, "rerun-tess") as tess:
         first = sam.post("/api/chat", json=QUESTION).json()
         cid = first["conversation_id"]
         answer = tess.post(f"/api/conversations/{cid}/rerun",
@@ -91,8 +91,8 @@ def test_another_users_conversation_is_not_theirs_to_run_in(auth_server, admin):
 
 
 def test_bad_bodies_name_the_field(auth_server, admin):
-    add_user(admin, "uma")
-    with bearer(auth_server, token_for(admin, "uma")) as uma:
+    add_user(admin, "rerun-uma")
+    with bearer(auth_server, token_for(admin, "rerun-uma")) as uma:
         cid = uma.post("/api/chat", json={"question": "What is the weather?"}).json()[
             "conversation_id"]
         for body, field in (({"code": ""}, "code"), ({"code": "SELECT 1", "language": "r"},
