@@ -2,13 +2,16 @@
 (bubblewrap sandboxes, offline planner): the SQL under the reading can be edited and
 run again through the guard (and a refusal reads as one); a question back shows its
 choices as buttons that ask the clarified question; follow-ups are buttons, and one
-that refers to the previous answer ("and for 1952?") is answered against it."""
+that refers to the previous answer ("and for 1952?") is answered against it; an LLM
+plan that leaves a condition of the question unused is flagged above its table."""
 
 from __future__ import annotations
 
 import pytest
+from conftest import AgentServer
+from planner.fake_llm_server import FakeLLM, reply
 from playwright.sync_api import expect
-from ui_helpers import answers, open_app, screenshot, table_of, wait_for_answers
+from ui_helpers import answers, open_app, screenshot, sign_in_context, table_of, wait_for_answers
 
 # Every page here is signed in as an analyst (tests/ui/conftest.py `signed_in`).
 pytestmark = [pytest.mark.browser, pytest.mark.bwrap, pytest.mark.usefixtures("signed_in")]
@@ -111,3 +114,27 @@ def test_follow_ups_are_buttons_and_and_for_1952_builds_on_the_answer(context, a
     assert again.locator(".reading-text").inner_text() == (
         "Average lifeExp in gapminder where continent = Asia and year = 1952.")
     assert page.errors == []
+
+
+def test_an_llm_plan_that_ignores_a_condition_is_flagged(context, tmp_path):
+    """The LLM is a stand-in OpenAI-compatible endpoint (FakeLLM, a real HTTP server with
+    a scripted reply): no real LLM is reachable on these machines."""
+    llm = FakeLLM()
+    llm.script.append((200, reply("sql", "SELECT COUNT(*) AS n FROM penguins "
+                                  "WHERE island = 'Biscoe'", "Count on Biscoe."), 0))
+    try:
+        with AgentServer(tmp_path, LLM_BASE_URL=llm.url, LLM_MODEL="m") as server:
+            server.add_user("llm-analyst", "llm-analyst-Corral-pass")
+            sign_in_context(context, server.url, "llm-analyst", "llm-analyst-Corral-pass")
+            page = open_app(context, server.url)
+            answer = ask(page, "how many gentoo penguins live on biscoe", 1)
+            flag = answer.locator(".notice-unread")
+            assert flag.inner_text() == ("Check this answer: the plan does not use “gentoo” "
+                                         "of your question.")
+            assert answer.locator(".reading-text").inner_text().startswith(
+                "Number of rows in penguins where island = 'Biscoe'.")
+            assert table_of(answer)[1] == [["168"]]  # the table is still there
+            screenshot(page, "ui-llm-flag")
+            assert page.errors == []
+    finally:
+        llm.close()
