@@ -48,6 +48,7 @@ def test_edited_sql_runs_again_and_the_table_changes(context, agent_server):
     assert page.locator("#messages .bubble-user").nth(1).inner_text().endswith(
         "Edited SQL of: how many penguins by island")
     assert edited.locator(".reading-text").inner_text() == "Your edited SQL, run as written."
+    assert "edited by you" in edited.locator(".answer-meta").inner_text()
     assert table_of(edited) == (["island", "n_penguins"],
                                 [["Biscoe", "44"], ["Dream", "56"], ["Torgersen", "52"]])
     screenshot(page, "ui-edited-sql")
@@ -83,6 +84,8 @@ def test_a_question_back_offers_its_choices_as_buttons(context, agent_server):
     choice = box.locator("button.clarify-choice")
     assert choice.count() == 1
     assert choice.locator(".clarify-label").inner_text() == "species = 'Gentoo'"
+    chips = asked.locator("button.chip").all_inner_texts()
+    assert chips and "average body mass of gentoo" not in [c.lower() for c in chips]
     screenshot(page, "ui-clarify")
     choice.click()
     wait_for_answers(page, 2)

@@ -168,7 +168,10 @@ export function renderAnswer(answer, ctx) {
       : null,
     dataset ? h("span", { class: "meta-item", text: dataset }) : null,
     plan && plan.planner
-      ? h("span", { class: "meta-item", text: `${plan.planner} planner` })
+      ? h("span", {
+        class: "meta-item",
+        text: plan.planner === "edited" ? "edited by you" : `${plan.planner} planner`,
+      })
       : null,
     answer.created_at
       ? h("time", { class: "meta-item meta-time", datetime: answer.created_at },
@@ -243,8 +246,10 @@ export function renderAnswer(answer, ctx) {
   }
 
   // A suggestion that is already a choice of the question back is not offered twice.
-  const chosen = new Set(((answer.clarify && answer.clarify.choices) || []).map((c) => c.question));
-  const suggestions = (answer.suggestions || []).filter((s) => !chosen.has(s));
+  // (The planner's corrected question may differ from the choice in case only.)
+  const chosen = new Set(((answer.clarify && answer.clarify.choices) || [])
+    .map((c) => c.question.toLowerCase()));
+  const suggestions = (answer.suggestions || []).filter((s) => !chosen.has(s.toLowerCase()));
   if (suggestions.length) {
     parts.push(
       h(
