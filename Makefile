@@ -168,6 +168,12 @@ ui-test: bootstrap ## the web UI in a real Chromium; screenshots in build/screen
 	$(BIN)/pytest -q tests/ui
 
 .PHONY: devenv-check
+.PHONY: screenshots
+screenshots: bootstrap ## the real UI in Chromium: PNGs of a reading, a question back, a chart, follow-ups, edited SQL and a flagged LLM plan into docs/screenshots/
+	rm -f docs/screenshots/*.png
+	SCREENSHOTS_DIR=$(CURDIR)/docs/screenshots $(BIN)/pytest -q tests/ui/test_ui_trust.py \
+		tests/ui/test_ui_chart.py tests/ui/test_ui_chat.py -k "trust or chart or reading"
+
 devenv-check: bootstrap docker-check build/base-image ## build the devcontainer image and use it as a developer would; evaluate shell.nix
 	$(BIN)/pytest -q tests/devenv
 

@@ -1,12 +1,15 @@
 """One chat turn: question -> plan -> guard -> sandbox run -> stored answer.
 
 When a plan fails (refused by the guard, or the code errors) a planner that can
-revise (the LLM planner) gets one more attempt with the error in hand.
+revise (the LLM planner) gets one more attempt with the error in hand. Code the
+person edited takes the same path from the guard on (`Chat.rerun`): no planner
+reads it, and it is stored as an answer of their conversation.
 """
 
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from app.catalog import Catalog
@@ -18,6 +21,11 @@ from app.storage import Storage, new_id
 log = logging.getLogger("corral.chat")
 
 RETRY_STATUSES = {"rejected", "error"}
+# The planner name of code the person edited and ran again (app/planners/base.py
+# reading_of says so in the reading).
+EDITED = "edited"
+LANGUAGE_NAMES = {"sql": "SQL", "python": "Python"}
+_EDITED_OF = re.compile(r"^Edited (SQL|Python) of: ")
 
 
 def _plural(n: int, word: str) -> str:
@@ -74,9 +82,12 @@ class Chat:
             )
         result: dict[str, Any] | None = None
         suggestions: list[str] = []
+        steer: dict[str, Any] = {}  # the question back, or the follow-ups
         if isinstance(planned, CannotPlan):
             self._count(self.planner.name, "cannot_plan")
             message, suggestions, plan = planned.message, planned.suggestions, None
+            if planned.clarify:
+                steer["clarify"] = planned.clarify.public()
         else:
             self._count(planned.planner, "planned")
             plan = planned
@@ -93,13 +104,52 @@ class Chat:
             if result["status"] != "ok":
                 self._count(plan.planner, "failed")
                 suggestions = suggestions_for(catalog, plan.dataset or dataset)
+            else:
+                steer["follow_ups"] = self._follow_ups(question, plan, catalog, history)
             message = summarize(plan, result)
 
         if not conversation_id:
             await self.storage.create_conversation(question[:80], cid, user_id=user_id)
+        return await self._store(cid, question, plan, result, message, suggestions, user_id,
+                                 **steer)
+
+    def _follow_ups(self, question: str, plan: Plan, catalog: Catalog,
+                    history: list[dict[str, Any]]) -> list[str]:
+        try:
+            return self.planner.follow_ups(question, plan, catalog, history)
+        except Exception:  # follow-ups are an extra: their bug must not cost the answer
+            log.exception("follow-ups of planner %s failed on %r", self.planner.name, question)
+            return []
+
+    async def rerun(
+        self, language: str, code: str, conversation_id: str, edited: str | None,
+        user_id: str | None = None, catalog: Catalog | None = None,
+    ) -> dict[str, Any]:
+        """Run code the person edited (from the answer to the question `edited`, if
+        known) through the same guard and sandbox path as a planned turn, as a run of
+        `user_id` in their conversation `conversation_id` (which must be theirs), over
+        `catalog` (the datasets that user may see), by default all."""
+        catalog = catalog or self.catalog
+        name = LANGUAGE_NAMES.get(language, language)
+        edited = _EDITED_OF.sub("", edited) if edited else None  # an edit of an edit
+        question = f"Edited {name}" + (f" of: {edited}" if edited else "")
+        plan = Plan(language, code, f"Your edited {name}, run as written.", EDITED)
+        result = await self.runs.run(language, code, conversation_id=conversation_id,
+                                     user_id=user_id, question=question, catalog=catalog)
+        self._count(EDITED, "planned" if result["status"] == "ok" else "failed")
+        suggestions = [] if result["status"] == "ok" else suggestions_for(catalog, None)
+        message = summarize(plan, result)
+        return await self._store(conversation_id, question, plan, result, message, suggestions,
+                                 user_id)
+
+    async def _store(
+        self, cid: str, question: str, plan: Plan | None, result: dict[str, Any] | None,
+        message: str, suggestions: list[str], user_id: str | None,
+        clarify: dict[str, Any] | None = None, follow_ups: list[str] | None = None,
+    ) -> dict[str, Any]:
         answer = await self.storage.add_message(
             cid, question, plan.public() if plan else None, result, message, suggestions,
-            user_id=user_id,
+            user_id=user_id, clarify=clarify, follow_ups=follow_ups,
         )
         if result is not None:
             await self.storage.link_run(result["run_id"], answer["id"])

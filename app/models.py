@@ -99,6 +99,22 @@ class QueryRequest(Strict):
     )] = None
 
 
+class EditedRun(Strict):
+    """Code of an answer, edited by the person, to run again (the guard still decides)."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"code": "SELECT species, COUNT(*) AS n FROM penguins GROUP BY 1",
+         "message_id": "0123456789abcdef0123456789abcdef"},
+    ]})
+
+    language: Literal["sql", "python"] = "sql"
+    code: Annotated[str, Field(min_length=1, max_length=CODE_MAX, json_schema_extra={
+        "pattern": TEXT_PATTERN}), AfterValidator(_valid_text)]
+    message_id: Annotated[str | None, Field(
+        pattern=ID_PATTERN, description="The answer whose code was edited (its question "
+        "names the new answer); omit for code of one's own.")] = None
+
+
 # --- errors ---------------------------------------------------------------------------
 
 
@@ -224,7 +240,21 @@ class PlanOut(BaseModel):
     language: Literal["sql", "python"]
     code: str
     explanation: str
-    planner: str = Field(description="offline or llm")
+    planner: str = Field(description="offline, llm, or edited (code the person edited "
+                         "and ran again through the guard)")
+
+
+class ClarifyChoice(BaseModel):
+    label: str = Field(description="What the choice means, as the data writes it: "
+                       "species = 'Gentoo'.")
+    question: str = Field(description="The question to ask when it is chosen.")
+
+
+class Clarification(BaseModel):
+    """The planner asks back instead of guessing."""
+
+    question: str = Field(description="Did you mean species = 'Gentoo'?")
+    choices: list[ClarifyChoice] = Field(description="Each is answered when asked.")
 
 
 class Answer(BaseModel):
@@ -240,7 +270,16 @@ class Answer(BaseModel):
                                 "words, written from the plan (its filters, groups and "
                                 "measures), not from the question; null when nothing was "
                                 "planned.")
+    unread: list[str] = Field([], description="Values, columns or numbers of the question "
+                              "that a plan read from its code (an LLM's) does not use; the "
+                              "reading says so too. Empty when every one is used.")
     suggestions: list[str]
+    clarify: Clarification | None = Field(None, description="When the planner did not "
+                                          "read every word: its question back, with "
+                                          "choices; null otherwise.")
+    follow_ups: list[str] = Field([], description="Questions to ask next, each one the "
+                                  "planner answers in this conversation (\"and for "
+                                  "1952?\" refers to this answer).")
 
 
 # --- conversations ----------------------------------------------------------------------

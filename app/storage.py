@@ -18,7 +18,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import Engine, make_url
 
-from app.planners.base import reading_of
+from app.planners.base import reading_of, unread_of
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 
@@ -53,6 +53,10 @@ messages = sa.Table(
     sa.Column("suggestions", sa.JSON, nullable=False),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("user_id", sa.String(32), nullable=True),
+    # The planner's question back with its choices (app/planners/base.py Clarify), and
+    # the follow-up questions offered after an answer; NULL when there are none.
+    sa.Column("clarify", sa.JSON, nullable=True),
+    sa.Column("follow_ups", sa.JSON, nullable=True),
 )
 
 # The audit trail: one row per run, kept when its conversation is deleted.
@@ -293,6 +297,8 @@ class Storage:
         message: str,
         suggestions: list[str],
         user_id: str | None = None,
+        clarify: dict[str, Any] | None = None,
+        follow_ups: list[str] | None = None,
     ) -> dict[str, Any]:
         mid = new_id()
         now = utcnow()
@@ -306,6 +312,8 @@ class Storage:
             "suggestions": suggestions,
             "created_at": now,
             "user_id": user_id,
+            "clarify": clarify,
+            "follow_ups": follow_ups or None,
         }
 
         def work() -> None:
@@ -323,7 +331,8 @@ class Storage:
                 conn.execute(messages.insert().values(**row))
 
         await asyncio.to_thread(work)
-        return {**row, "created_at": _iso(now), "reading": reading_of(plan)}
+        return {**row, "created_at": _iso(now), "reading": reading_of(plan),
+                "unread": unread_of(plan), "follow_ups": follow_ups or []}
 
     async def record_run(
         self,
@@ -388,5 +397,8 @@ def _answer(r: Any) -> dict[str, Any]:
         "result": r.result,
         "message": r.message,
         "reading": reading_of(r.plan),
+        "unread": unread_of(r.plan),
         "suggestions": r.suggestions or [],
+        "clarify": r.clarify,
+        "follow_ups": r.follow_ups or [],
     }

@@ -1,5 +1,6 @@
-"""Stored conversations: list (paged, newest first), read one, delete one; each user
-sees only their own (another user's id answers 404, so ids do not leak)."""
+"""Stored conversations: list (paged, newest first), read one, delete one, run an
+answer's edited code again in one; each user sees only their own (another user's id
+answers 404, so ids do not leak)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 
-from app.api.deps import CurrentUser, StoreDep
+from app.api.deps import ChatDep, CurrentUser, StoreDep, UserLimitsDep, VisibleCatalogDep
 from app.api.responses import errors
-from app.models import ID_PATTERN, Conversation, ConversationSummary
+from app.models import ID_PATTERN, Answer, Conversation, ConversationSummary, EditedRun
+from app.storage import ConversationGone
 
 router = APIRouter(prefix="/api/conversations", tags=["conversations"])
 
@@ -71,3 +73,32 @@ async def delete_conversation(conversation_id: ConversationId, storage: StoreDep
     if not await storage.delete_conversation(conversation_id, user_id=user.user_id):
         raise HTTPException(404, f"Conversation {conversation_id} does not exist.")
     return Response(status_code=204)
+
+
+@router.post("/{conversation_id}/rerun", response_model=Answer,
+             response_model_exclude_unset=True,
+             responses=errors(400, 401, 403, 404, 413, 422, 429, 503))
+async def rerun(conversation_id: ConversationId, body: EditedRun, storage: StoreDep,
+                turn: ChatDep, user: CurrentUser, limits: UserLimitsDep,
+                catalog: VisibleCatalogDep) -> dict[str, Any]:
+    """Run an answer's code as the person edited it, through the same guard (one
+    read-only query over the datasets' tables), limits and sandbox as a question; the
+    new answer is added to the conversation and its run audited as theirs. A refusal
+    is an answer too: `result.status` is `rejected` and its message says why."""
+    conv = await storage.get_conversation(conversation_id, user_id=user.user_id)
+    if conv is None:
+        raise HTTPException(404, f"Conversation {conversation_id} does not exist.")
+    edited = None
+    if body.message_id is not None:
+        edited = next((m["question"] for m in conv["messages"] if m["id"] == body.message_id),
+                      None)
+        if edited is None:  # like an unknown conversation: 404, not a bad body
+            raise HTTPException(404, f"Answer {body.message_id} is not in conversation "
+                                f"{conversation_id}; omit message_id for code of your own.")
+    try:
+        with limits.run(user.user_id or user.username):
+            return await turn.rerun(body.language, body.code, conversation_id, edited,
+                                    user_id=user.user_id, catalog=catalog)
+    except ConversationGone:
+        raise HTTPException(404, f"Conversation {conversation_id} was deleted while the "
+                            "code ran.") from None

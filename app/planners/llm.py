@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+from dataclasses import replace
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -18,6 +19,7 @@ import httpx
 
 from app.catalog import Catalog, Key, Table
 from app.planners.base import CannotPlan, Plan, Planner
+from app.planners.coverage import sql_reading, unused_words
 from app.planners.suggestions import suggestions_for
 from app.settings import Settings
 
@@ -133,8 +135,9 @@ class LLMPlanner(Planner):
         self, question: str, catalog: Catalog, history: list[dict[str, Any]],
         dataset: str | None = None,
     ) -> Plan | CannotPlan:
-        return await self._ask(self._messages(question, catalog, history, dataset), catalog,
-                               dataset)
+        planned = await self._ask(self._messages(question, catalog, history, dataset), catalog,
+                                  dataset)
+        return self._read(planned, question, catalog, history, dataset)
 
     async def revise(
         self, question: str, catalog: Catalog, history: list[dict[str, Any]],
@@ -147,7 +150,9 @@ class LLMPlanner(Planner):
         messages.append({"role": "user", "content": (
             f"That plan failed: {error}\nFix it. Answer with the JSON object only.")})
         planned = await self._ask(messages, catalog, dataset)
-        return planned if isinstance(planned, Plan) else None
+        if not isinstance(planned, Plan):
+            return None
+        return self._read(planned, question, catalog, history, dataset)
 
     def _messages(
         self, question: str, catalog: Catalog, history: list[dict[str, Any]],
@@ -191,6 +196,16 @@ class LLMPlanner(Planner):
             )
         return Plan(language, code, explanation or "Plan written by the language model.", "llm",
                     dataset)
+
+    def _read(self, planned: Plan | CannotPlan, question: str, catalog: Catalog,
+                    history: list[dict[str, Any]], dataset: str | None) -> Plan | CannotPlan:
+        """The plan with its reading written from its code, and the question's words it
+        does not use (app/planners/coverage.py): the honesty rule, applied as a flag."""
+        if not isinstance(planned, Plan):
+            return planned
+        reading = sql_reading(planned.code) if planned.language == "sql" else None
+        unread = unused_words(question, planned.code, catalog, dataset, history)
+        return replace(planned, reading=reading, unread=tuple(unread))
 
     async def _complete(self, messages: list[dict[str, str]]) -> str:
         body = {"model": self.settings.llm_model, "messages": messages, "temperature": 0}

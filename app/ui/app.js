@@ -61,6 +61,7 @@ const state = {
 
 const answerContext = {
   onAsk: (question, dataset) => ask(question, dataset),
+  onRerun: (edit, editedQuestion) => rerun(edit, editedQuestion),
   get datasetNames() {
     return state.datasetNames;
   },
@@ -99,7 +100,7 @@ function setBusy(busy) {
   // One question at a time: switching conversations mid-run would put the answer
   // in the wrong place.
   for (const b of document.querySelectorAll(
-    ".suggestion, .chip, #new-chat, .conversation-open, .conversation-delete",
+    ".suggestion, .chip, .rerun, .clarify-choice, #new-chat, .conversation-open, .conversation-delete",
   )) b.disabled = busy;
 }
 
@@ -283,9 +284,10 @@ function wait(seconds, onTick) {
 }
 
 /** POST /api/chat; on 429 wait for Retry-After and try exactly once more. */
-async function chatOnce(body, pending) {
+/** `call()` (one request that answers with an Answer), waited for once more after a 429. */
+async function withRetry(call, pending) {
   try {
-    return await api.chat(body);
+    return await call();
   } catch (err) {
     if (!(err instanceof ApiError) || err.status !== 429) throw err;
     const seconds = Math.min(Math.max(err.retryAfter ?? 3, 1), MAX_RETRY_WAIT_S);
@@ -299,7 +301,7 @@ async function chatOnce(body, pending) {
     await wait(seconds, (left) => pending.setStatus(`${reason} — retrying in ${left} s…`, true));
     pending.setStatus("Retrying in a fresh sandbox…");
     try {
-      return await api.chat(body);
+      return await call();
     } catch (again) {
       if (again instanceof ApiError && again.status === 429) {
         again.title = own ? "Still over your limit" : "All sandboxes are still busy";
@@ -309,24 +311,19 @@ async function chatOnce(body, pending) {
   }
 }
 
-async function ask(question, dataset) {
-  question = (question || "").trim();
-  if (!question || state.busy) return;
+/** One turn on screen: the question shown, then the answer `call()` brings, or what
+ * went wrong (with a way to try again via `retry`). */
+async function runTurn(shown, call, retry) {
   hideBanner();
-  const body = { question };
-  if (state.conversationId) body.conversation_id = state.conversationId;
-  const chosen = dataset ?? ui.datasetSelect.value;
-  if (chosen) body.dataset = chosen;
-
-  if (!state.conversationId) setTitle(question);
+  if (!state.conversationId) setTitle(shown);
   const pending = renderPending();
-  const turn = h("li", { class: "turn" }, renderQuestion(question), pending.el);
+  const turn = h("li", { class: "turn" }, renderQuestion(shown), pending.el);
   ui.messages.append(turn);
   updateWelcome();
   scrollToTurn(turn);
   setBusy(true);
   try {
-    const answer = await chatOnce(body, pending);
+    const answer = await withRetry(call, pending);
     pending.el.replaceWith(withChart(renderAnswer(answer, answerContext), answer));
     const rows = answer.result && answer.result.status === "ok"
       ? ` ${answer.result.row_count} rows.` : "";
@@ -334,11 +331,11 @@ async function ask(question, dataset) {
     rememberConversation(answer.conversation_id);
     loadHistory(); // not awaited: the ask box is usable again at once
   } catch (err) {
-    if (err instanceof ApiError && err.status === 401) saveDraft(question); // see onUnauthorized
+    if (err instanceof ApiError && err.status === 401 && retry.draft) saveDraft(retry.draft); // see onUnauthorized
     const failure = renderRequestFailure(err, () => {
       turn.remove();
       updateWelcome();
-      ask(question, dataset);
+      retry();
     });
     pending.el.replaceWith(failure);
     announce(`${err.title || "The question was not answered"}: ${err.message}`);
@@ -347,6 +344,29 @@ async function ask(question, dataset) {
     scrollToTurn(turn);
     ui.input.focus();
   }
+}
+
+async function ask(question, dataset) {
+  question = (question || "").trim();
+  if (!question || state.busy) return;
+  const body = { question };
+  if (state.conversationId) body.conversation_id = state.conversationId;
+  const chosen = dataset ?? ui.datasetSelect.value;
+  if (chosen) body.dataset = chosen;
+  const retry = () => ask(question, dataset);
+  retry.draft = question;
+  await runTurn(question, () => api.chat(body), retry);
+}
+
+/** Run an answer's edited code again in this conversation (the server's guard decides). */
+async function rerun(edit, editedQuestion) {
+  if (!edit.code.trim() || state.busy || !state.conversationId) return;
+  const cid = state.conversationId;
+  const language = edit.language === "python" ? "Python" : "SQL";
+  // The server names the new answer the same way (app/chat.py Chat.rerun).
+  const of = (editedQuestion || "").replace(/^Edited (SQL|Python) of: /, "");
+  const shown = `Edited ${language}${of ? ` of: ${of}` : ""}`;
+  await runTurn(shown, () => api.rerun(cid, edit), () => rerun(edit, editedQuestion));
 }
 
 // --- events --------------------------------------------------------------------------

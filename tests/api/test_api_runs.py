@@ -170,3 +170,28 @@ def test_llm_plan_rejected_then_retried_through_the_api(tmp_path):
             assert metric(c, "corral_runs_total", status="rejected", language="sql") == 3
     finally:
         llm.close()
+
+
+def test_an_llm_plan_that_ignores_a_condition_is_flagged_in_the_answer(tmp_path):
+    """A stand-in OpenAI-compatible endpoint (FakeLLM; no real LLM is reachable here)
+    answers with a plan that drops the question's species."""
+    llm = FakeLLM()
+    llm.script.append((200, reply("sql", "SELECT COUNT(*) AS n FROM penguins "
+                                  "WHERE island = 'Biscoe'", "Count on Biscoe."), 0))
+    settings = server_settings(tmp_path, llm_base_url=llm.url, llm_model="m")
+    try:
+        with RunningServer(settings) as s, httpx.Client(base_url=s.url, headers=s.headers,
+                                                        timeout=60) as c:
+            answer = c.post("/api/chat", json={
+                "question": "how many gentoo penguins live on biscoe"}).json()
+            assert answer["result"]["status"] == "ok"
+            assert answer["unread"] == ["gentoo"]
+            assert answer["reading"].startswith(
+                "Number of rows in penguins where island = 'Biscoe'.")
+            assert answer["reading"].endswith(
+                "This plan does not use 'gentoo' of the question: check the answer before "
+                "you trust it.")
+            stored = c.get(f"/api/conversations/{answer['conversation_id']}").json()
+            assert stored["messages"][0]["unread"] == ["gentoo"]
+    finally:
+        llm.close()

@@ -143,6 +143,27 @@ def test_hand_written_sql_and_python_against_its_table_are_refused(clients):
     assert from_file["status"] == "error", from_file
 
 
+def test_an_edited_rerun_against_its_table_is_refused(clients):
+    """The edit-and-run-again path goes through the same visibility as a question."""
+    answer = clients["analyst"].post("/api/chat", json={
+        "question": "How many trees per fruit?"}).json()
+    rerun = clients["analyst"].post(f"/api/conversations/{answer['conversation_id']}/rerun",
+                                    json={"language": "sql", "code": AVERAGE})
+    assert rerun.status_code == 200, rerun.text
+    assert rerun.json()["result"]["status"] == "rejected", rerun.json()
+    assert "salaries" not in json.dumps(rerun.json()["result"].get("rows") or []), rerun.json()
+    by_path = clients["analyst"].post(
+        f"/api/conversations/{answer['conversation_id']}/rerun",
+        json={"language": "python",
+              "code": "import pandas as pd\nresult = pd.read_csv('/data/salaries.csv')"}).json()
+    assert by_path["result"]["status"] == "error", by_path
+    assert "No such file" in by_path["result"]["error"]["message"], by_path
+    allowed = clients["finance"].post("/api/chat", json={"question": "How many trees per fruit?"})
+    mine = clients["finance"].post(f"/api/conversations/{allowed.json()['conversation_id']}/rerun",
+                                   json={"language": "sql", "code": AVERAGE}).json()
+    assert mine["result"]["status"] == "ok" and mine["result"]["rows"] == EXPECTED, mine
+
+
 def test_its_audience_gets_the_answer(clients):
     for who in ("admin", "finance"):
         got = clients[who].post("/api/query", json={"language": "sql", "code": AVERAGE}).json()

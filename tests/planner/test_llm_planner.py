@@ -10,7 +10,7 @@ import pytest
 from fake_llm_server import FakeLLM, reply
 
 from app.guard import GuardRejection, check_sql
-from app.planners.base import CannotPlan, Plan
+from app.planners.base import CannotPlan, Plan, reading_of
 from app.planners.llm import LLMPlanner, parse_plan
 from app.settings import load_settings
 
@@ -36,7 +36,8 @@ async def test_good_plan(llm, catalog):
     planner = planner_for(llm)
     plan = await planner.plan("How many penguins per species?", catalog, [])
     await planner.close()
-    assert plan == Plan("sql", GOOD_SQL, "Counts per species.", "llm", None)
+    assert plan == Plan("sql", GOOD_SQL, "Counts per species.", "llm", None,
+                        reading="Number of rows in penguins per species, ordered by species.")
     sent = llm.requests[0]
     assert sent["model"] == "test-model"
     system = sent["messages"][0]["content"]
@@ -142,3 +143,35 @@ async def test_history_goes_into_the_prompt(llm, catalog):
     roles = [m["role"] for m in llm.requests[0]["messages"]]
     assert roles == ["system", "user", "assistant", "user"]
     assert "SELECT COUNT(*) FROM penguins" in llm.requests[0]["messages"][2]["content"]
+
+
+# The stand-in endpoint below is FakeLLM (a real HTTP server speaking the chat-completions
+# protocol with a scripted reply): no real LLM is reachable on these machines, and the
+# point here is what Corral does with a plan that ignores a condition, whoever wrote it.
+IGNORES_GENTOO = "SELECT ROUND(AVG(body_mass_g), 2) AS m FROM penguins WHERE island = 'Biscoe'"
+
+
+async def test_a_plan_that_ignores_a_condition_is_flagged_in_its_reading(llm, catalog):
+    llm.script.append((200, reply("sql", IGNORES_GENTOO, "Average body mass on Biscoe."), 0))
+    planner = planner_for(llm)
+    question = "average body mass of gentoo penguins on biscoe"
+    plan = await planner.plan(question, catalog, [])
+    await planner.close()
+    assert plan.reading == "Average of body_mass_g in penguins where island = 'Biscoe'."
+    assert plan.unread == ("gentoo",)
+    stored = plan.public()
+    assert stored["unread"] == ["gentoo"]
+    assert reading_of(stored) == (
+        "Average of body_mass_g in penguins where island = 'Biscoe'. (in the llm planner's "
+        "own words: Average body mass on Biscoe.) This plan does not use 'gentoo' of the "
+        "question: check the answer before you trust it.")
+
+
+async def test_a_plan_that_uses_every_condition_is_not_flagged(llm, catalog):
+    covers = IGNORES_GENTOO + " AND species = 'Gentoo'"
+    llm.script.append((200, reply("sql", covers, "Average body mass."), 0))
+    planner = planner_for(llm)
+    plan = await planner.plan("average body mass of gentoo penguins on biscoe", catalog, [])
+    await planner.close()
+    assert plan.unread == ()
+    assert "does not use" not in reading_of(plan.public())

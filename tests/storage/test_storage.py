@@ -37,7 +37,7 @@ async def test_migrations_are_idempotent_and_versioned(storage):
         version = conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
         tables = set(sa.inspect(conn).get_table_names())
         user_columns = {c["name"] for c in sa.inspect(conn).get_columns("users")}
-    assert version == "0003"
+    assert version == "0004"
     assert {"conversations", "messages", "runs", "users", "api_tokens", "sessions",
             "login_failures", "setup_codes"} <= tables
     assert "groups" in user_columns  # 0003: per-dataset visibility by group

@@ -24,15 +24,16 @@ import re
 from typing import Any
 
 from app.catalog import Catalog
-from app.planners.base import CannotPlan, Plan, Planner
-from app.planners.offline.honesty import ask_back, plural_values
+from app.planners.base import CannotPlan, Clarify, Plan, Planner
+from app.planners.offline.follow_ups import OFFERED, REFERS, candidates, previous_question, resolve
+from app.planners.offline.honesty import ask_back, clarify, plural_values
 from app.planners.offline.reading import read
 from app.planners.offline.sql import plan_sql
 from app.planners.offline.tokens import tokenize
 from app.planners.offline.vocabulary import vocabulary
 from app.planners.suggestions import suggestions_for
 
-__all__ = ["OfflinePlanner", "choose_dataset", "plan_question"]
+__all__ = ["OfflinePlanner", "choose_dataset", "follow_ups", "plan_question"]
 
 _SQL_START = re.compile(r"^\s*(select|with)\s+\S.*\b(from|select)\b", re.IGNORECASE | re.DOTALL)
 
@@ -75,15 +76,33 @@ def _dataset_from_history(history: list[dict[str, Any]], catalog: Catalog) -> st
     return None
 
 
+def _answerable(asked: Clarify | None, catalog: Catalog, history: list[dict[str, Any]] | None,
+                dataset: str | None) -> Clarify | None:
+    """The question back with only the choices that get an answer, or None."""
+    if asked is None:
+        return None
+    choices = [c for c in asked.choices
+               if isinstance(plan_question(c.question, catalog, history, dataset, False), Plan)]
+    if not choices:
+        return None
+    if len(choices) == 1 and len(asked.choices) > 1:
+        return Clarify(f"Did you mean {choices[0].label}?", choices)
+    return Clarify(asked.question, choices)
+
+
 def plan_question(
     question: str, catalog: Catalog, history: list[dict[str, Any]] | None = None,
-    dataset: str | None = None,
+    dataset: str | None = None, check: bool = True,
 ) -> Plan | CannotPlan:
-    """The whole offline planner as one pure function (what the tests call)."""
+    """The whole offline planner as one pure function (what the tests call). `check`:
+    offer a question back only with choices that are answered (False when checking)."""
     if _SQL_START.match(question):
         # SQL typed into the chat runs as written (the guard still checks it).
         used = _dataset_from_history([{"plan": {"code": question}}], catalog)
         return Plan("sql", question.strip(), "Your SQL, run as written.", "offline", used)
+    resolved = _follow_up(question, catalog, history or [], dataset)
+    if resolved is not None:
+        return resolved
     name = dataset or choose_dataset(question, catalog, history or [])
     ds = catalog.get(name) if name else None
     if ds is None:
@@ -99,7 +118,9 @@ def plan_question(
         reading = read(plural, v)
     if reading.unread:  # the honesty rule: no answer to a question not fully read
         message, fixed = ask_back(question, reading.unread, v)
-        return CannotPlan(message, fixed + suggestions_for(catalog, ds.name))
+        asked = clarify(question, reading.unread, v) if check else None
+        return CannotPlan(message, fixed + suggestions_for(catalog, ds.name),
+                          _answerable(asked, catalog, history, dataset))
     try:
         sql, explanation = plan_sql(reading)
     except ValueError:
@@ -110,7 +131,37 @@ def plan_question(
             "maximums, grouped and filtered; try one of these.",
             suggestions_for(catalog, ds.name),
         )
-    return Plan("sql", sql, explanation, "offline", ds.name)
+    return Plan("sql", sql, explanation, "offline", ds.name, question)
+
+
+def _follow_up(question: str, catalog: Catalog, history: list[dict[str, Any]],
+               dataset: str | None) -> Plan | None:
+    """The plan of a follow-up ("and for 1952?") read against the previous question;
+    None when the question is not one or does not plan that way."""
+    prev = previous_question(history) if REFERS.match(question) else None
+    name = dataset or (_dataset_from_history(history, catalog) if prev else None)
+    ds = catalog.get(name) if name else None
+    if prev is None or ds is None:
+        return None
+    written = resolve(question, prev, vocabulary(ds))
+    planned = plan_question(written, catalog, [], ds.name, False) if written else None
+    return planned if isinstance(planned, Plan) else None
+
+
+def follow_ups(question: str, plan: Plan, catalog: Catalog,
+               history: list[dict[str, Any]]) -> list[str]:
+    """Up to three follow-ups to `plan`, each one planned (not refused) in the
+    conversation that now ends with it, and each a different query."""
+    ds = catalog.get(plan.dataset) if plan.dataset else None
+    if ds is None or plan.planner != "offline" or plan.asked is None:
+        return []
+    after = [*history, {"question": question, "plan": plan.public()}]
+    out: list[str] = []
+    for candidate in candidates(plan.asked, vocabulary(ds)):
+        planned = plan_question(candidate, catalog, after, None, False)
+        if isinstance(planned, Plan) and planned.code != plan.code and candidate not in out:
+            out.append(candidate)
+    return out[:OFFERED]
 
 
 class OfflinePlanner(Planner):
@@ -121,3 +172,8 @@ class OfflinePlanner(Planner):
         dataset: str | None = None,
     ) -> Plan | CannotPlan:
         return plan_question(question, catalog, history, dataset)
+
+    def follow_ups(
+        self, question: str, plan: Plan, catalog: Catalog, history: list[dict[str, Any]],
+    ) -> list[str]:
+        return follow_ups(question, plan, catalog, history)

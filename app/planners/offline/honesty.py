@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import difflib
 import re
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from app.planners.base import Choice, Clarify
 from app.planners.offline import english as en
 from app.planners.offline.shares import SHARE_WORDS
 
@@ -186,6 +187,47 @@ def plural_values(question: str, words: list[str], v: Vocabulary) -> str | None:
             return None
         fixed = re.sub(r"(?i)(?<![\w])" + re.escape(word) + r"(?![\w])", singular, fixed)
     return fixed
+
+
+def _replace(question: str, word: str, phrase: str) -> str:
+    return re.sub(r"(?i)(?<![\w])" + re.escape(word) + r"(?![\w])", phrase, question)
+
+
+def _near_values(word: str, values: dict[str, Any]) -> list[str]:
+    """The value phrases a left-over word is a form or a near spelling of."""
+    forms = [f for f in (word, word.rstrip("s"), re.sub(r"(es|s)$", "", word)) if f]
+    return [f for f in forms if f in values] or difflib.get_close_matches(
+        word, list(values), n=3, cutoff=0.75)
+
+
+def _at_nearest(question: str, words: list[str], v: Vocabulary) -> str:
+    """The question with each of `words` replaced by its nearest value phrase."""
+    for word in words:
+        found = closest(word, v)
+        if found and not found[1].startswith("the column"):
+            question = _replace(question, word, found[0])
+    return question
+
+
+def clarify(question: str, words: list[str], v: Vocabulary) -> Clarify | None:
+    """The question back, with choices: the values of the manifest nearest the first
+    left-over word that is near one ("gentos" -> species = 'Gentoo'); each choice asks
+    the question with that value (and the other left-over words at their nearest)."""
+    values = {text.lower(): (text, f"{key} = " + (f"'{value}'" if isinstance(value, str)
+                                                   else str(value)))
+              for text, key, value in v.value_phrases}
+    for n, word in enumerate(words):
+        near = _near_values(word, values)
+        if not near:
+            continue
+        rest = _at_nearest(question, words[n + 1:], v)
+        labels = dict.fromkeys(values[m][1] for m in near)  # "europe", "european": one
+        text = {values[m][1]: values[m][0] for m in reversed(near)}
+        choices = [Choice(label, _replace(rest, word, text[label])) for label in labels]
+        asked = (f"Did you mean {choices[0].label}?" if len(choices) == 1
+                 else f"By '{word}', did you mean one of these?")
+        return Clarify(asked, choices)
+    return None
 
 
 def ask_back(question: str, words: list[str], v: Vocabulary) -> tuple[str, list[str]]:

@@ -87,8 +87,42 @@ export function renderQuestion(question) {
   );
 }
 
-/** The generated code, folded: summary, explanation, code (all as text). */
-function renderCode(plan) {
+/** The code in a text box the person may edit, and a button that runs it again
+ * (through the server's guard: POST /api/conversations/{id}/rerun). */
+function renderEditor(answer, language, onRerun) {
+  const plan = answer.plan;
+  const box = h("textarea", {
+    class: "code-editor",
+    rows: String(Math.min(Math.max(plan.code.split("\n").length + 1, 3), 16)),
+    spellcheck: "false",
+    "aria-label": `Edit the ${language}`,
+  });
+  box.value = plan.code;
+  const run = () => {
+    if (!box.value.trim()) return;
+    onRerun({ code: box.value, language: plan.language, message_id: answer.id }, answer.question);
+  };
+  box.addEventListener("keydown", (event) => {
+    if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
+      event.preventDefault();
+      run();
+    }
+  });
+  return h(
+    "div",
+    { class: "code-edit" },
+    h("p", { class: "small muted", text: `Edit the ${language} and run it again ` +
+      "(Ctrl+Enter); the same safety check decides whether it runs." }),
+    box,
+    h("button", { type: "button", class: "btn btn-secondary btn-small rerun", onclick: run },
+      `Run edited ${language}`),
+  );
+}
+
+/** The generated code, folded: summary, explanation, code (all as text), and an
+ * editable copy when the page can run it again. */
+function renderCode(answer, onRerun) {
+  const plan = answer.plan;
   const language = LANGUAGE_LABEL[plan.language] || plan.language || "code";
   return h(
     "details",
@@ -96,12 +130,15 @@ function renderCode(plan) {
     h("summary", {}, `Show the generated ${language}`),
     plan.explanation ? h("p", { class: "small muted", text: plan.explanation }) : null,
     h("pre", {}, h("code", { class: `language-${plan.language}`, text: plan.code })),
+    onRerun && answer.id ? renderEditor(answer, language, onRerun) : null,
   );
 }
 
 /**
  * @param {object} answer  the Answer object of docs/api.md
- * @param {{onAsk: (q: string, dataset?: string) => void, datasetNames: string[]}} ctx
+ * @param {{onAsk: (q: string, dataset?: string) => void, datasetNames: string[],
+ *   onRerun?: (edit: {code: string, language: string, message_id: string},
+ *     question: string) => void}} ctx
  */
 export function renderAnswer(answer, ctx) {
   const result = answer.result;
@@ -131,7 +168,10 @@ export function renderAnswer(answer, ctx) {
       : null,
     dataset ? h("span", { class: "meta-item", text: dataset }) : null,
     plan && plan.planner
-      ? h("span", { class: "meta-item", text: `${plan.planner} planner` })
+      ? h("span", {
+        class: "meta-item",
+        text: plan.planner === "edited" ? "edited by you" : `${plan.planner} planner`,
+      })
       : null,
     answer.created_at
       ? h("time", { class: "meta-item meta-time", datetime: answer.created_at },
@@ -142,7 +182,7 @@ export function renderAnswer(answer, ctx) {
   const parts = [meta, h("p", { class: "answer-message", text: answer.message || "" })];
   // The reading (what the planner understood, written from the plan) sits above the
   // table, with the code one click away: the button opens the code block below.
-  const codeBlock = plan && plan.code ? renderCode(plan) : null;
+  const codeBlock = plan && plan.code ? renderCode(answer, ctx.onRerun) : null;
   if (answer.reading) {
     parts.push(
       h(
@@ -163,6 +203,16 @@ export function renderAnswer(answer, ctx) {
           : null,
       ),
     );
+  }
+
+  // A plan read from its code (an LLM's) that leaves words of the question unused.
+  if (answer.unread && answer.unread.length) {
+    parts.push(h(
+      "p",
+      { class: "notice notice-unread", role: "note" },
+      h("strong", { text: "Check this answer: " }),
+      `the plan does not use ${answer.unread.map((w) => `“${w}”`).join(", ")} of your question.`,
+    ));
   }
 
   if (result && result.status !== "ok") parts.push(renderRunError(result));
@@ -188,7 +238,19 @@ export function renderAnswer(answer, ctx) {
 
   if (codeBlock) parts.push(codeBlock);
 
-  if (answer.suggestions && answer.suggestions.length) {
+  if (answer.clarify && answer.clarify.choices && answer.clarify.choices.length) {
+    parts.push(renderClarify(answer.clarify, ctx));
+  }
+  if (answer.follow_ups && answer.follow_ups.length) {
+    parts.push(renderFollowUps(answer.follow_ups, ctx));
+  }
+
+  // A suggestion that is already a choice of the question back is not offered twice.
+  // (The planner's corrected question may differ from the choice in case only.)
+  const chosen = new Set(((answer.clarify && answer.clarify.choices) || [])
+    .map((c) => c.question.toLowerCase()));
+  const suggestions = (answer.suggestions || []).filter((s) => !chosen.has(s.toLowerCase()));
+  if (suggestions.length) {
     parts.push(
       h(
         "div",
@@ -197,7 +259,7 @@ export function renderAnswer(answer, ctx) {
         h(
           "ul",
           { class: "chips" },
-          answer.suggestions.map((s) =>
+          suggestions.map((s) =>
             h("li", {}, h("button", { type: "button", class: "chip", onclick: () => ctx.onAsk(s) }, s)),
           ),
         ),
@@ -229,6 +291,42 @@ export function renderAnswer(answer, ctx) {
     { class: `bubble bubble-answer status-${status || "none"}`, "aria-label": label },
     h("span", { class: "who", text: "Corral" }),
     parts,
+  );
+}
+
+/** The planner's question back ("Did you mean species = 'Gentoo'?"), each choice a
+ * button that asks the clarified question. */
+function renderClarify(clarify, ctx) {
+  return h(
+    "div",
+    { class: "clarify", role: "group", "aria-label": "The planner asks back" },
+    h("p", { class: "clarify-question", text: clarify.question }),
+    h(
+      "ul",
+      { class: "clarify-choices" },
+      clarify.choices.map((choice) =>
+        h("li", {}, h(
+          "button",
+          { type: "button", class: "btn btn-secondary clarify-choice", onclick: () => ctx.onAsk(choice.question) },
+          h("span", { class: "clarify-label", text: choice.label }),
+          h("span", { class: "clarify-asks small muted", text: `asks: ${choice.question}` }),
+        ))),
+    ),
+  );
+}
+
+/** Questions to ask next, each one the planner answers in this conversation. */
+function renderFollowUps(followUps, ctx) {
+  return h(
+    "div",
+    { class: "chips-block follow-ups" },
+    h("p", { class: "small muted", text: "Ask next:" }),
+    h(
+      "ul",
+      { class: "chips" },
+      followUps.map((q) =>
+        h("li", {}, h("button", { type: "button", class: "chip follow-up", onclick: () => ctx.onAsk(q) }, q))),
+    ),
   );
 }
 

@@ -135,6 +135,8 @@ export const api = {
   deleteConversation: (cid) => request("DELETE", `/api/conversations/${id(cid)}`),
   /** @param {{question: string, conversation_id?: string, dataset?: string}} body */
   chat: (body) => request("POST", "/api/chat", body),
+  /** @param {{code: string, language?: string, message_id?: string}} body */
+  rerun: (cid, body) => request("POST", `/api/conversations/${id(cid)}/rerun`, body),
 
   // Sign-in (identity contract: /api/auth/*)
   authConfig: () => request("GET", "/api/auth/config"),

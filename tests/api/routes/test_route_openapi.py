@@ -16,6 +16,8 @@ ERRORS = {
     ("get", "/api/conversations"): SIGNED_IN | {"422"},
     ("get", "/api/conversations/{conversation_id}"): SIGNED_IN | {"404", "422"},
     ("delete", "/api/conversations/{conversation_id}"): SIGNED_IN | {"404", "422"},
+    ("post", "/api/conversations/{conversation_id}/rerun"): SIGNED_IN | {"400", "404", "413",
+                                                           "422", "429"},
     ("get", "/api/datasets"): SIGNED_IN,
     ("get", "/api/suggestions"): SIGNED_IN,
     ("get", "/readyz"): {"503"},
