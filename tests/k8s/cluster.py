@@ -9,7 +9,11 @@ stops it at the end. KUBECONFIG_K8S_TESTS=<path> points the tests at any other c
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,6 +45,28 @@ class Cluster:
 
     def helm(self, *args: str, check: bool = True, timeout: float = 600) -> subprocess.CompletedProcess:
         return self._run("helm", args, check, None, timeout)
+
+    @contextmanager
+    def ui_forward(self, namespace: str, release: str) -> Iterator[str]:
+        """The release's ui Service on a free local port (kubectl port-forward), as the URL
+        a person would open; the forward ends with the block."""
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        forward = subprocess.Popen(
+            [str(self.bin_dir / "kubectl"), "--kubeconfig", str(self.kubeconfig), "-n", namespace,
+             "port-forward", "--address", "127.0.0.1", f"svc/{release}-ui", f"{port}:http"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            for _ in range(100):
+                with socket.socket() as s:
+                    if s.connect_ex(("127.0.0.1", port)) == 0:
+                        break
+                time.sleep(0.2)
+            yield f"http://127.0.0.1:{port}"
+        finally:
+            forward.terminate()
+            forward.wait(10)
 
 
 def images() -> dict[str, str]:

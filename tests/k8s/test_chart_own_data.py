@@ -26,7 +26,7 @@ import duckdb
 import httpx
 import pytest
 from cluster import ROOT, Cluster
-from test_live_chart import automation_token, free_port, install, leftovers
+from test_live_chart import automation_token, install, leftovers
 
 pytestmark = pytest.mark.k8s
 
@@ -133,27 +133,19 @@ def release(k8s_cluster: Cluster, data_folder: Path):
 def api(release: Cluster):
     """An analyst's API client through the ui Service (kubectl port-forward)."""
     token = automation_token(release, RELEASE, NS)
-    port = free_port()
-    forward = subprocess.Popen(
-        [str(release.bin_dir / "kubectl"), "--kubeconfig", str(release.kubeconfig), "-n", NS,
-         "port-forward", "--address", "127.0.0.1", f"svc/{RELEASE}-ui", f"{port}:http"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120,
-                          headers={"Authorization": f"Bearer {token}"}) as client:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    if client.get("/api/datasets").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                assert time.monotonic() < deadline, "the ui Service did not answer"
-                time.sleep(0.5)
-            yield client
-    finally:
-        forward.terminate()
-        forward.wait(10)
+    with release.ui_forward(NS, RELEASE) as url, \
+            httpx.Client(base_url=url, timeout=120,
+                         headers={"Authorization": f"Bearer {token}"}) as client:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if client.get("/api/datasets").status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the ui Service did not answer"
+            time.sleep(0.5)
+        yield client
 
 
 def ask(api: httpx.Client, question: str) -> dict:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import base64
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -87,32 +86,13 @@ def test_default_install_is_available_and_helm_test_passes(release: Cluster):
     assert "Phase:          Succeeded" in out or "Succeeded" in out, out
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_canonical_prompts_through_the_ui_service(release: Cluster):
     token = automation_token(release, RELEASE, NS)
-    port = free_port()
-    forward = subprocess.Popen(
-        [str(release.bin_dir / "kubectl"), "--kubeconfig", str(release.kubeconfig), "-n", NS,
-         "port-forward", "--address", "127.0.0.1", f"svc/{RELEASE}-ui", f"{port}:http"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        for _ in range(50):
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.2)
+    with release.ui_forward(NS, RELEASE) as url:
         proc = subprocess.run([sys.executable, str(ROOT / "scripts" / "smoke.py"), "--url",
-                               f"http://127.0.0.1:{port}", "--wait", "120"],
+                               url, "--wait", "120"],
                               env=dict(os.environ, CORRAL_TOKEN=token),
                               text=True, capture_output=True, timeout=600, check=False)
-    finally:
-        forward.terminate()
-        forward.wait(10)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-2000:]
     assert "3/3 canonical prompts passed" in proc.stdout, proc.stdout[-2000:]
 

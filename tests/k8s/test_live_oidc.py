@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -104,25 +102,9 @@ def release(k8s_cluster: Cluster, idp, tmp_path_factory: pytest.TempPathFactory)
 @pytest.fixture(scope="module")
 def app_url(release: Cluster, idp) -> Iterator[str]:
     """The ui Service on a local port (kubectl port-forward), registered at the provider."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    forward = subprocess.Popen(
-        [str(release.bin_dir / "kubectl"), "--kubeconfig", str(release.kubeconfig), "-n", NS,
-         "port-forward", "--address", "127.0.0.1", f"svc/{RELEASE}-ui", f"{port}:http"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        for _ in range(100):
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.2)
-        url = f"http://127.0.0.1:{port}"
+    with release.ui_forward(NS, RELEASE) as url:
         idp_script.set_redirect_uris(idp, [f"{url}/api/auth/oidc/callback"])
         yield url
-    finally:
-        forward.terminate()
-        forward.wait(10)
 
 
 def spki_pin(cert_pem: Path) -> str:

@@ -10,12 +10,10 @@ import base64
 import importlib.util
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -112,27 +110,6 @@ def load_smoke():
     return module
 
 
-@contextmanager
-def ui_forward(cluster: Cluster) -> Iterator[str]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    forward = subprocess.Popen(
-        [str(cluster.bin_dir / "kubectl"), "--kubeconfig", str(cluster.kubeconfig), "-n", NS,
-         "port-forward", "--address", "127.0.0.1", f"svc/{RELEASE}-ui", f"{port}:http"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        for _ in range(100):
-            with socket.socket() as s:
-                if s.connect_ex(("127.0.0.1", port)) == 0:
-                    break
-            time.sleep(0.2)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        forward.terminate()
-        forward.wait(10)
-
-
 def test_release_answers_a_canonical_prompt(converged: dict) -> None:
     """A user's path: an API token (scripts/k8s-token.sh for this release), then the penguins
     prompt through the ui Service, answered from a runner Job with the known table."""
@@ -144,7 +121,7 @@ def test_release_answers_a_canonical_prompt(converged: dict) -> None:
                                              "-o", "jsonpath={.data.token}").stdout).decode().strip()
     smoke = load_smoke()
     smoke.AUTH["Authorization"] = f"Bearer {token}"
-    with ui_forward(cluster) as url:
+    with cluster.ui_forward(NS, RELEASE) as url:
         smoke.wait_ready(url, 120)
         prompt = next(s for s in smoke.call(url + "/api/suggestions") if s["dataset"] == "penguins")
         summary = smoke.ask(url, prompt["dataset"], prompt["question"])
