@@ -10,20 +10,24 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import subprocess
 import sys
+import time
+import uuid
 from pathlib import Path
 
 import duckdb
 import httpx
 import pytest
 from agent_server import ROOT, RunningServer, server_settings
-from auth_helpers import auth_headers, issue_token
+from auth_helpers import auth_headers, container_token, issue_token
 
 from app.auth import users
 from app.storage import make_engine, sqlalchemy_url
 
 RUNNER_IMAGE = os.environ.get("RUNNER_IMAGE", "corral/runner:latest")
+AGENT_IMAGE = os.environ.get("AGENT_IMAGE", "corral/agent-server:latest")
 TREES = [(i, ["apple", "pear", "plum"][i % 3], 2000 + i % 7) for i in range(1, 41)]
 SALARIES = [(i, ["ops", "sales", "research"][i % 3], 40000 + 1000 * i) for i in range(1, 13)]
 
@@ -254,3 +258,79 @@ def test_docker_without_a_host_folder_refuses_to_start(source, tmp_path):
     assert "absolute path on the Docker host" in proc.stderr
     assert "EXECUTION_MODE=bwrap or k8s" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+LIST_DATA = "import os, pandas as pd\nresult = pd.DataFrame({'name': sorted(os.listdir('/data'))})"
+READ_SALARIES = "import pandas as pd\nresult = pd.read_csv('/data/salaries.csv')"
+
+
+@pytest.mark.docker
+def test_the_agent_image_binds_only_the_visible_files_by_their_host_path(tmp_path):
+    """As compose.datasets.yaml runs it: the agent server's own image reads the folder at
+    /data (DATASETS_PATH) and starts sandboxes through the host's Docker, which binds the
+    files by their host path (RUNNER_DATASETS_SOURCE). The analyst's sandbox has no
+    salaries.csv; the admin's reads it whole."""
+    data = tmp_path / "data"
+    data.mkdir()
+    write_folder(data)
+    name = f"corral-visibility-{uuid.uuid4().hex[:8]}"
+    started = subprocess.run([
+        "docker", "run", "-d", "--name", name, "--read-only", "--tmpfs", "/tmp:size=64m",
+        "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+        "--group-add", str(os.stat("/var/run/docker.sock").st_gid),
+        "-v", "/var/run/docker.sock:/var/run/docker.sock", "-v", f"{name}:/var/lib/corral",
+        "-v", f"{data}:/data:ro", "-e", "DATASETS_PATH=/data",
+        "-e", f"RUNNER_DATASETS_SOURCE={data}", "-e", f"RUNNER_IMAGE={RUNNER_IMAGE}",
+        "-e", f"DEPLOYMENT_ID={name}", "-p", "127.0.0.1::8000", AGENT_IMAGE],
+        capture_output=True, text=True, check=False)
+    assert started.returncode == 0, started.stderr
+    try:
+        port = subprocess.run(["docker", "port", name, "8000"], capture_output=True, text=True,
+                              check=True).stdout.split()[0].rsplit(":", 1)[1]
+        url = f"http://127.0.0.1:{port}"
+        _wait_ready(url, name)
+        admin = container_token(name)
+        analyst = _analyst_token(name, "ana")
+        with httpx.Client(base_url=url, timeout=60) as c:
+            def query(token: str, code: str) -> dict:
+                return c.post("/api/query", headers=auth_headers(token),
+                              json={"language": "python", "code": code}).json()
+
+            listed = query(analyst, LIST_DATA)
+            assert listed["status"] == "ok", listed
+            assert listed["rows"] == [["manifest.json"], ["trees.csv"]]
+            hidden = query(analyst, READ_SALARIES)
+            assert hidden["status"] == "error" and "No such file" in hidden["error"]["message"]
+            seen = query(admin, READ_SALARIES)
+            assert seen["status"] == "ok", seen
+            assert seen["rows"] == [list(r) for r in SALARIES]
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+        subprocess.run(["docker", "volume", "rm", name], capture_output=True, check=False)
+
+
+def _wait_ready(url: str, container: str) -> None:
+    """Until /readyz answers (bounded: the image starts in seconds; 90 s on a busy host)."""
+    until = time.monotonic() + 90
+    while time.monotonic() < until:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    logs = subprocess.run(["docker", "logs", "--tail", "30", container], capture_output=True,
+                          text=True, check=False)
+    raise AssertionError(f"{url} not ready: {logs.stdout}{logs.stderr}")
+
+
+def _analyst_token(container: str, username: str) -> str:
+    """A query token of a new analyst (no groups) of the agent server in `container`."""
+    cli = ["docker", "exec", "-i", container, "python3", "-m", "app.cli"]
+    subprocess.run([*cli, "users", "add", username, "--role", "analyst", "--password-stdin"],
+                   input=secrets.token_urlsafe(24) + "\n", capture_output=True, text=True,
+                   check=True, timeout=120)
+    return subprocess.run([*cli, "tokens", "create", "--user", username, "--scope", "query",
+                           "--expires-days", "1", "--name", "tests"],
+                          capture_output=True, text=True, check=True,
+                          timeout=120).stdout.strip()
