@@ -18,6 +18,7 @@ from app.capacity import Capacity
 from app.catalog import Catalog, CatalogError, load_catalog
 from app.chat import Chat
 from app.executors.base import Executor
+from app.executors.data_files import visibility_refusal
 from app.metrics import Metrics
 from app.planners import make_planner
 from app.planners.base import Planner
@@ -104,6 +105,8 @@ async def running_services(
         catalog = load_catalog(settings.datasets_path)
     except CatalogError as exc:
         refuse_to_start(str(exc))
+    if problem := visibility_refusal(settings, catalog):
+        refuse_to_start(problem)
     if settings.execution_mode == "unsafe-local":
         log.warning("EXECUTION_MODE=unsafe-local: generated code runs with NO sandbox, "
                     "as this server's user. Use it only on a throw-away machine.")

@@ -79,7 +79,9 @@ class Settings(BaseSettings):
     # start-up sweep (and `make clean`) removes only sandboxes with the same one.
     deployment_id: str = Field("default", pattern=r"^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,62}$")
     # Docker mode: where runner containers get /data. Empty = baked into the runner
-    # image. Otherwise a named volume or an absolute host path, mounted read-only.
+    # image. Otherwise a named volume or an absolute host path, mounted read-only. Only a
+    # host path lets a run get just the files its user may see (visible_to): with any
+    # visible_to in the manifest the others refuse to start (executors/data_files.py).
     runner_datasets_source: str = ""
     # bwrap mode: the runner's Python and source tree on this host.
     # The agent's own interpreter has the runner's dependencies (same pyproject groups).

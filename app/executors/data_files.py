@@ -1,11 +1,17 @@
 """The dataset files a sandbox gets: every table's file name from the manifest, so a run
 limited to some tables (the datasets its user may see, app/visibility.py) is given only
-theirs by the executors that mount files per run (k8s, bwrap)."""
+theirs by the executors that mount files per run (k8s, bwrap, and docker from a host
+folder), and the start-up refusal where a sandbox would get them all."""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from app.catalog import Catalog
+    from app.settings import Settings
 
 MANIFEST = "manifest.json"
 
@@ -24,3 +30,29 @@ def files_for(tables: str, files: dict[str, str]) -> list[str]:
 
 # What reading the manifest can raise when the folder is not what it should be.
 UNREADABLE = (OSError, ValueError, KeyError, TypeError, AttributeError)
+
+
+def visibility_refusal(settings: Settings, catalog: Catalog) -> str | None:
+    """Why this server must not start: a dataset is visible to some users only, and the
+    Docker sandboxes' /data comes from where single files cannot be left out (a named
+    volume, or the runner image). None when every sandbox can be given only what its user
+    may see."""
+    source = settings.runner_datasets_source
+    if settings.execution_mode != "docker" or source.startswith("/"):
+        return None
+    limited = sorted(d.name for d in catalog.datasets.values() if d.visible_to is not None)
+    if not limited:
+        return None
+    return f"dataset {limited[0]} declares visible_to in manifest.json, but " + no_host_folder(source)
+
+
+def no_host_folder(source: str) -> str:
+    """What is wrong with a Docker datasets source a single file cannot be taken from."""
+    where = (f"RUNNER_DATASETS_SOURCE={source} is a named volume" if source else
+             "RUNNER_DATASETS_SOURCE is empty (the datasets baked into the runner image)")
+    return (
+        f"{where}: a Docker sandbox gets all of /data from it, so a run could read the files "
+        "of datasets its user may not see. Set RUNNER_DATASETS_SOURCE to the datasets "
+        "folder's absolute path on the Docker host (each sandbox then gets only the files "
+        "its user may see), use EXECUTION_MODE=bwrap or k8s, or remove visible_to."
+    )

@@ -20,7 +20,7 @@ import socket
 import struct
 import threading
 import time
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import docker
@@ -36,6 +36,7 @@ from app.executors.base import (
     Executor,
     ExecutorUnavailable,
 )
+from app.executors.data_files import UNREADABLE, files_for, no_host_folder, table_files
 from app.executors.outcome import STDERR_TAIL, Ending, has_answer, output_cap, result_from
 from app.settings import Settings
 from runner import contract
@@ -47,6 +48,10 @@ RUN_ID_LABEL = "io.corral.run_id"
 # Set on warm-pool sandboxes (docker_warm.py): the sweep leaves a running one alone until then.
 WARM_UNTIL_LABEL = "io.corral.warm_until"
 TMPFS = {"/tmp": "rw,noexec,nosuid,nodev,size=64m"}
+# /data of a run limited to some tables: an empty read-only folder (hiding whatever the
+# image holds there) with one read-only bind per file over it. Docker mounts by path
+# depth, so the binds land inside it; they need no room of their own.
+DATA_TMPFS = "ro,noexec,nosuid,nodev,size=64k,mode=0755"
 STDOUT, STDERR = 1, 2
 # A running sandbox older than its deadline plus this is a leftover, not a live run.
 SWEEP_SLACK_S = 30
@@ -94,7 +99,10 @@ class DockerExecutor(Executor):
         started = time.monotonic()
         try:
             api = self._api()
-            cid = api.create_container(**self._container_config(run_id))["Id"]
+            cid = api.create_container(
+                **self._container_config(run_id, request.get("tables")))["Id"]
+        except ExecutorUnavailable as exc:
+            return contract.failed_result(run_id, "unavailable", None, str(exc), 0)
         except (DockerException, requests.RequestException) as exc:
             self._forget_client(exc)
             return contract.failed_result(
@@ -113,10 +121,16 @@ class DockerExecutor(Executor):
         finally:
             self.remove(api, cid)
 
-    def _container_config(self, run_id: str) -> dict[str, Any]:
+    def _container_config(self, run_id: str, tables: str | None = None) -> dict[str, Any]:
+        """Everything about the container in one create call; `tables` (a request limited
+        to the datasets its user may see, app/visibility.py) gives it only manifest.json
+        and those tables' files at /data."""
         s = self.settings
-        mounts = []
-        if s.runner_datasets_source:
+        tmpfs, mounts = dict(TMPFS), []
+        if tables is not None:
+            tmpfs["/data"] = DATA_TMPFS
+            mounts = self._table_mounts(tables)
+        elif s.runner_datasets_source:
             # Named volume or absolute host path (paths on the Docker host, not ours).
             mounts.append(
                 docker.types.Mount("/data", s.runner_datasets_source, read_only=True,
@@ -130,7 +144,7 @@ class DockerExecutor(Executor):
             mem_limit=s.sandbox_memory_limit,
             memswap_limit=s.sandbox_memory_limit,
             nano_cpus=int(s.sandbox_cpu_limit * 1e9),
-            tmpfs=TMPFS,
+            tmpfs=tmpfs,
             cap_drop=["ALL"],
             security_opt=["no-new-privileges"],
             log_config=docker.types.LogConfig(type="none"),
@@ -147,6 +161,25 @@ class DockerExecutor(Executor):
             "host_config": host_config,
             "network_disabled": True,
         }
+
+    def _table_mounts(self, tables: str) -> list[docker.types.Mount]:
+        """One read-only bind per file from the host folder RUNNER_DATASETS_SOURCE; the
+        file list comes from the manifest this server reads (DATASETS_PATH: the same folder,
+        possibly mounted elsewhere when this server runs in a container). Without a host
+        folder no file can be left out, so the run is refused rather than given them all
+        (the server refuses to start so configured: visibility_refusal)."""
+        source = self.settings.runner_datasets_source
+        if not source.startswith("/"):
+            raise ExecutorUnavailable(no_host_folder(source))
+        try:
+            files = table_files(self.settings.datasets_path)
+        except UNREADABLE as exc:
+            raise ExecutorUnavailable(
+                f"DATASETS_PATH={self.settings.datasets_path}: cannot read manifest.json: {exc}"
+            ) from None
+        return [docker.types.Mount(f"/data/{name}", str(PurePosixPath(source) / name),
+                                   type="bind", read_only=True)
+                for name in files_for(tables, files)]
 
     def _converse(
         self, api: docker.APIClient, cid: str, request: dict[str, Any], started: float

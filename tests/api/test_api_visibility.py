@@ -1,25 +1,33 @@
 """Per-dataset visibility (the manifest's visible_to) through the API, with real users
 and tokens: an analyst outside a dataset's audience does not find it in the catalog or
 the suggestions, cannot get it answered in words, and a hand-written SQL or Python
-program against its table is refused; a user in its group and an admin get it, with the
-rows DuckDB computes here. A real agent server and real bubblewrap sandboxes."""
+program against its table is refused and its file is not in the analyst's sandbox; a user
+in its group and an admin get it, with the rows DuckDB computes here. A real agent server
+with real bubblewrap sandboxes, and with real Docker containers given the host folder;
+and the server that refuses to start where Docker could only give a sandbox every file."""
 
 from __future__ import annotations
 
 import json
+import os
+import secrets
+import subprocess
+import sys
+import time
+import uuid
 from pathlib import Path
 
 import duckdb
 import httpx
 import pytest
-from agent_server import RunningServer, server_settings
-from auth_helpers import auth_headers, issue_token
+from agent_server import ROOT, RunningServer, server_settings
+from auth_helpers import auth_headers, container_token, issue_token
 
 from app.auth import users
 from app.storage import make_engine, sqlalchemy_url
 
-pytestmark = pytest.mark.bwrap
-
+RUNNER_IMAGE = os.environ.get("RUNNER_IMAGE", "corral/runner:latest")
+AGENT_IMAGE = os.environ.get("AGENT_IMAGE", "corral/agent-server:latest")
 TREES = [(i, ["apple", "pear", "plum"][i % 3], 2000 + i % 7) for i in range(1, 41)]
 SALARIES = [(i, ["ops", "sales", "research"][i % 3], 40000 + 1000 * i) for i in range(1, 13)]
 
@@ -68,11 +76,24 @@ def write_folder(folder: Path) -> None:
         path.chmod(0o644)
 
 
-@pytest.fixture(scope="module")
-def clients(tmp_path_factory: pytest.TempPathFactory):
+# Docker: the data folder is a host folder (RUNNER_DATASETS_SOURCE), as compose.datasets.yaml
+# and the Ansible role give it, so each analyst's sandbox gets only the files it may see.
+BACKENDS = [
+    pytest.param({"execution_mode": "bwrap"}, marks=pytest.mark.bwrap, id="bwrap"),
+    pytest.param({"execution_mode": "docker", "runner_image": RUNNER_IMAGE},
+                 marks=pytest.mark.docker, id="docker"),
+]
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def clients(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory):
     data = tmp_path_factory.mktemp("visibility-data")
     write_folder(data)
-    settings = server_settings(tmp_path_factory.mktemp("visibility"), datasets_path=data)
+    backend = dict(request.param)
+    if backend["execution_mode"] == "docker":
+        backend["runner_datasets_source"] = str(data)
+    settings = server_settings(tmp_path_factory.mktemp("visibility"), datasets_path=data,
+                               **backend)
     analyst = issue_token(settings.database_url, "ana", role="analyst", scope="query")
     finance = issue_token(settings.database_url, "fin", role="analyst", scope="query")
     engine = make_engine(sqlalchemy_url(settings.database_url))
@@ -130,7 +151,13 @@ def test_hand_written_sql_and_python_against_its_table_are_refused(clients):
     by_name = clients["analyst"].post("/api/query", json={
         "language": "python", "code": "result = salaries"}).json()
     assert by_name["status"] == "error" and "salaries" in by_name["error"]["message"]
-    # The file is not in the sandbox at all (bwrap binds only the visible tables' files).
+    # The file is not in the sandbox at all (each backend binds only the visible tables' files).
+    listed = clients["analyst"].post("/api/query", json={
+        "language": "python",
+        "code": "import os, pandas as pd\n"
+                "result = pd.DataFrame({'name': sorted(os.listdir('/data'))})"}).json()
+    assert listed["status"] == "ok", listed
+    assert listed["rows"] == [["manifest.json"], ["trees.csv"]]
     by_path = clients["analyst"].post("/api/query", json={
         "language": "python",
         "code": "import pandas as pd\nresult = pd.read_csv('/data/salaries.csv')"}).json()
@@ -166,6 +193,11 @@ def test_an_edited_rerun_against_its_table_is_refused(clients):
 
 def test_its_audience_gets_the_answer(clients):
     for who in ("admin", "finance"):
+        from_file = clients[who].post("/api/query", json={
+            "language": "python",
+            "code": "import pandas as pd\nresult = pd.read_csv('/data/salaries.csv')"}).json()
+        assert from_file["status"] == "ok", from_file
+        assert from_file["rows"] == [list(r) for r in SALARIES]
         got = clients[who].post("/api/query", json={"language": "sql", "code": AVERAGE}).json()
         assert got["status"] == "ok", got
         assert got["rows"] == EXPECTED
@@ -185,6 +217,7 @@ def test_the_visible_dataset_still_answers_for_everyone(clients):
         assert got["rows"] == [[f, n] for f, n in sorted(counts.items())]
 
 
+@pytest.mark.bwrap
 def test_groups_from_a_trusted_proxy_decide_with_every_request(tmp_path_factory):
     """A proxy user in group finance sees payroll; when the proxy stops sending that group
     (removed at the identity provider), the next request no longer does."""
@@ -203,6 +236,7 @@ def test_groups_from_a_trusted_proxy_decide_with_every_request(tmp_path_factory)
         assert names("staff") == ["orchard"]
 
 
+@pytest.mark.bwrap
 def test_oidc_sign_in_keeps_the_groups_claim_for_tokens_too(tmp_path):
     """The groups of the last OIDC sign-in are the user's (so their API tokens see what
     their browser session sees); a later sign-in without a group takes it away."""
@@ -221,3 +255,103 @@ def test_oidc_sign_in_keeps_the_groups_claim_for_tokens_too(tmp_path):
         assert users.find(engine, "olga").groups == ("staff",)
     finally:
         engine.dispose()
+
+
+@pytest.mark.docker
+@pytest.mark.parametrize("source", ["", "corral-datasets"], ids=["baked", "volume"])
+def test_docker_without_a_host_folder_refuses_to_start(source, tmp_path):
+    """A named volume or the runner image's own /data can only be given whole: the server
+    says so and stops, rather than let an analyst's program open payroll's file."""
+    data = tmp_path / "data"
+    data.mkdir()
+    write_folder(data)
+    keep = {k: v for k, v in os.environ.items()
+            if k in ("PATH", "HOME", "LANG", "DOCKER_HOST", "VIRTUAL_ENV")}
+    env = dict(keep, EXECUTION_MODE="docker", RUNNER_DATASETS_SOURCE=source,
+               RUNNER_IMAGE=RUNNER_IMAGE, DATASETS_PATH=str(data),
+               DATABASE_URL=f"sqlite:///{tmp_path}/c.db")
+    proc = subprocess.run(
+        [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1", "--port", "0"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False)
+    assert proc.returncode == 2, proc.stderr
+    assert "corral: dataset payroll declares visible_to in manifest.json" in proc.stderr
+    assert "RUNNER_DATASETS_SOURCE" in proc.stderr and (source or "baked") in proc.stderr
+    assert "absolute path on the Docker host" in proc.stderr
+    assert "EXECUTION_MODE=bwrap or k8s" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+LIST_DATA = "import os, pandas as pd\nresult = pd.DataFrame({'name': sorted(os.listdir('/data'))})"
+READ_SALARIES = "import pandas as pd\nresult = pd.read_csv('/data/salaries.csv')"
+
+
+@pytest.mark.docker
+def test_the_agent_image_binds_only_the_visible_files_by_their_host_path(tmp_path):
+    """As compose.datasets.yaml runs it: the agent server's own image reads the folder at
+    /data (DATASETS_PATH) and starts sandboxes through the host's Docker, which binds the
+    files by their host path (RUNNER_DATASETS_SOURCE). The analyst's sandbox has no
+    salaries.csv; the admin's reads it whole."""
+    data = tmp_path / "data"
+    data.mkdir()
+    write_folder(data)
+    name = f"corral-visibility-{uuid.uuid4().hex[:8]}"
+    started = subprocess.run([
+        "docker", "run", "-d", "--name", name, "--read-only", "--tmpfs", "/tmp:size=64m",
+        "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+        "--group-add", str(os.stat("/var/run/docker.sock").st_gid),
+        "-v", "/var/run/docker.sock:/var/run/docker.sock", "-v", f"{name}:/var/lib/corral",
+        "-v", f"{data}:/data:ro", "-e", "DATASETS_PATH=/data",
+        "-e", f"RUNNER_DATASETS_SOURCE={data}", "-e", f"RUNNER_IMAGE={RUNNER_IMAGE}",
+        "-e", f"DEPLOYMENT_ID={name}", "-p", "127.0.0.1::8000", AGENT_IMAGE],
+        capture_output=True, text=True, check=False)
+    assert started.returncode == 0, started.stderr
+    try:
+        port = subprocess.run(["docker", "port", name, "8000"], capture_output=True, text=True,
+                              check=True).stdout.split()[0].rsplit(":", 1)[1]
+        url = f"http://127.0.0.1:{port}"
+        _wait_ready(url, name)
+        admin = container_token(name)
+        analyst = _analyst_token(name, "ana")
+        with httpx.Client(base_url=url, timeout=60) as c:
+            def query(token: str, code: str) -> dict:
+                return c.post("/api/query", headers=auth_headers(token),
+                              json={"language": "python", "code": code}).json()
+
+            listed = query(analyst, LIST_DATA)
+            assert listed["status"] == "ok", listed
+            assert listed["rows"] == [["manifest.json"], ["trees.csv"]]
+            hidden = query(analyst, READ_SALARIES)
+            assert hidden["status"] == "error" and "No such file" in hidden["error"]["message"]
+            seen = query(admin, READ_SALARIES)
+            assert seen["status"] == "ok", seen
+            assert seen["rows"] == [list(r) for r in SALARIES]
+    finally:
+        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+        subprocess.run(["docker", "volume", "rm", name], capture_output=True, check=False)
+
+
+def _wait_ready(url: str, container: str) -> None:
+    """Until /readyz answers (bounded: the image starts in seconds; 90 s on a busy host)."""
+    until = time.monotonic() + 90
+    while time.monotonic() < until:
+        try:
+            if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    logs = subprocess.run(["docker", "logs", "--tail", "30", container], capture_output=True,
+                          text=True, check=False)
+    raise AssertionError(f"{url} not ready: {logs.stdout}{logs.stderr}")
+
+
+def _analyst_token(container: str, username: str) -> str:
+    """A query token of a new analyst (no groups) of the agent server in `container`."""
+    cli = ["docker", "exec", "-i", container, "python3", "-m", "app.cli"]
+    subprocess.run([*cli, "users", "add", username, "--role", "analyst", "--password-stdin"],
+                   input=secrets.token_urlsafe(24) + "\n", capture_output=True, text=True,
+                   check=True, timeout=120)
+    return subprocess.run([*cli, "tokens", "create", "--user", username, "--scope", "query",
+                           "--expires-days", "1", "--name", "tests"],
+                          capture_output=True, text=True, check=True,
+                          timeout=120).stdout.strip()

@@ -132,3 +132,57 @@ async def test_datasets_from_a_mounted_source_replace_the_baked_ones():
             await executor.close()
     finally:
         shutil.rmtree(source)
+
+
+async def test_a_run_limited_to_some_tables_gets_only_their_files():
+    """A run limited to the datasets its user may see (request `tables`) gets an empty
+    read-only /data with manifest.json and those tables' files bound over it, from the
+    host folder RUNNER_DATASETS_SOURCE. The file list is read from this server's own
+    DATASETS_PATH (compose mounts the same folder elsewhere in the agent's container):
+    here that copy holds the manifest only, so a bind from it could not even be made."""
+    source = Path(tempfile.mkdtemp(prefix="corral-datasets-"))
+    agent_view = Path(tempfile.mkdtemp(prefix="corral-agent-datasets-"))
+    try:
+        manifest = json.loads((DATASETS / "manifest.json").read_text())
+        manifest["datasets"] = {d: manifest["datasets"][d] for d in ("penguins", "gapminder")}
+        for folder in (source, agent_view):
+            (folder / "manifest.json").write_text(json.dumps(manifest))
+        for name in ("penguins.parquet", "gapminder.parquet"):
+            shutil.copy(DATASETS / name, source / name)
+        for path in (source, *source.iterdir()):
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        executor = DockerExecutor(sandbox_settings(
+            "docker", runner_datasets_source=str(source), datasets_path=agent_view))
+        try:
+            code = ("import os\nresult = {'n': len(penguins),\n"
+                    "          'files': ','.join(sorted(os.listdir('/data')))}\n"
+                    "for path, mode in (('/data/gapminder.parquet', 'rb'), ('/data/x', 'w')):\n"
+                    "    try:\n        open(path, mode)\n"
+                    "    except OSError as e:\n        result[path] = e.strerror\n")
+            got = table(await run(executor, code, tables=["penguins"]))
+            rows = duckdb.connect().execute(
+                f"SELECT count(*) FROM '{DATASETS}/penguins.parquet'").fetchone()[0]
+            assert got == {"n": rows,
+                           "files": "manifest.json,penguins.parquet",
+                           "/data/gapminder.parquet": "No such file or directory",
+                           "/data/x": "Read-only file system"}
+            # Without `tables` (a user who sees everything) the whole folder, as before.
+            everything = table(await run(executor, "import os\nresult = {'files': "
+                                         "','.join(sorted(os.listdir('/data')))}"))
+            assert everything == {"files": "gapminder.parquet,manifest.json,penguins.parquet"}
+        finally:
+            await executor.close()
+    finally:
+        shutil.rmtree(source)
+        shutil.rmtree(agent_view)
+
+
+async def test_a_limited_run_without_a_host_folder_is_refused_not_given_every_file():
+    """A named volume can only be mounted whole: the run fails closed, naming the fix."""
+    executor = DockerExecutor(sandbox_settings("docker", runner_datasets_source="some-volume"))
+    try:
+        result = await run(executor, "result = penguins", tables=["penguins"])
+    finally:
+        await executor.close()
+    assert result["status"] == "unavailable"
+    assert "RUNNER_DATASETS_SOURCE=some-volume is a named volume" in result["error"]["message"]
