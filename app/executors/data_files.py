@@ -34,16 +34,24 @@ UNREADABLE = (OSError, ValueError, KeyError, TypeError, AttributeError)
 
 def visibility_refusal(settings: Settings, catalog: Catalog) -> str | None:
     """Why this server must not start: a dataset is visible to some users only, and the
-    Docker sandboxes' /data comes from where single files cannot be left out (a named
-    volume, or the runner image). None when every sandbox can be given only what its user
-    may see."""
-    source = settings.runner_datasets_source
-    if settings.execution_mode != "docker" or source.startswith("/"):
-        return None
+    sandboxes' /data comes from where single files cannot be left out (a Docker named
+    volume, or the datasets baked into the runner image, under Docker or Kubernetes).
+    None when every sandbox can be given only what its user may see."""
     limited = sorted(d.name for d in catalog.datasets.values() if d.visible_to is not None)
     if not limited:
         return None
-    return f"dataset {limited[0]} declares visible_to in manifest.json, but " + no_host_folder(source)
+    why = None
+    if settings.execution_mode == "docker" and not settings.runner_datasets_source.startswith("/"):
+        why = no_host_folder(settings.runner_datasets_source)
+    elif settings.execution_mode == "k8s" and not settings.k8s_datasets_source:
+        why = ("K8S_DATASETS_SOURCE is empty (the datasets baked into the runner image): a "
+               "runner pod gets all of /data from its image, so a run could read the files of "
+               "datasets its user may not see. Mount the datasets from a volume (the chart's "
+               "datasets.existingClaim; each runner pod then gets only the files its user may "
+               "see), or remove visible_to.")
+    if why is None:
+        return None
+    return f"dataset {limited[0]} declares visible_to in manifest.json, but {why}"
 
 
 def no_host_folder(source: str) -> str:

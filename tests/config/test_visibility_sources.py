@@ -1,6 +1,7 @@
 """Which deployments may serve a dataset visible to some users only: every one whose
-sandboxes can be given single files, and Docker only from a host folder (a named volume
-or the runner image's own /data comes whole). The refusal names what to change."""
+sandboxes can be given single files: Docker only from a host folder, Kubernetes only from
+a volume (a named volume or the runner image's own /data comes whole). The refusal names
+what to change."""
 
 from __future__ import annotations
 
@@ -26,13 +27,14 @@ def catalog(limited: bool):
 
 
 def refusal(mode: str, source: str, limited: bool = True) -> str | None:
-    settings = load_settings(execution_mode=mode, runner_datasets_source=source,
-                             datasets_path=DATASETS)
+    where = "k8s_datasets_source" if mode == "k8s" else "runner_datasets_source"
+    settings = load_settings(execution_mode=mode, datasets_path=DATASETS, **{where: source})
     return visibility_refusal(settings, catalog(limited))
 
 
 @pytest.mark.parametrize(("mode", "source"), [
-    ("docker", "/srv/corral-data"), ("bwrap", ""), ("k8s", ""), ("bwrap", "corral-datasets"),
+    ("docker", "/srv/corral-data"), ("bwrap", ""), ("k8s", "pvc:fleet-data"),
+    ("k8s", "configmap:small-data"), ("bwrap", "corral-datasets"),
 ])
 def test_single_files_can_be_given(mode, source):
     assert refusal(mode, source) is None
@@ -53,3 +55,11 @@ def test_docker_from_the_image_or_a_volume_is_refused_with_the_fix():
     for message in (baked, volume):
         assert "absolute path on the Docker host" in message
         assert "EXECUTION_MODE=bwrap or k8s" in message and "remove visible_to" in message
+
+
+def test_kubernetes_from_the_runner_image_is_refused_with_the_fix():
+    baked = refusal("k8s", "")
+    assert baked.startswith("dataset flights declares visible_to in manifest.json, but "
+                            "K8S_DATASETS_SOURCE is empty (the datasets baked into the "
+                            "runner image)")
+    assert "datasets.existingClaim" in baked and "remove visible_to" in baked
