@@ -43,15 +43,24 @@ def visibility_refusal(settings: Settings, catalog: Catalog) -> str | None:
     why = None
     if settings.execution_mode == "docker" and not settings.runner_datasets_source.startswith("/"):
         why = no_host_folder(settings.runner_datasets_source)
-    elif settings.execution_mode == "k8s" and not settings.k8s_datasets_source:
-        why = ("K8S_DATASETS_SOURCE is empty (the datasets baked into the runner image): a "
-               "runner pod gets all of /data from its image, so a run could read the files of "
-               "datasets its user may not see. Mount the datasets from a volume (the chart's "
+    elif settings.execution_mode == "k8s" and not _k8s_volume(settings):
+        why = ("the runner pods' datasets are the ones baked into the runner image (no "
+               "volume in K8S_RUNNER_TEMPLATE or K8S_DATASETS_SOURCE): a runner pod gets all "
+               "of /data from its image, so a run could read the files of datasets its user "
+               "may not see. Mount the datasets from a volume (the chart's "
                "datasets.existingClaim; each runner pod then gets only the files its user may "
                "see), or remove visible_to.")
     if why is None:
         return None
     return f"dataset {limited[0]} declares visible_to in manifest.json, but {why}"
+
+
+def _k8s_volume(settings: Settings) -> bool:
+    """Whether runner pods mount their datasets from a volume (the template the executor
+    uses: the chart's K8S_RUNNER_TEMPLATE over K8S_DATASETS_SOURCE)."""
+    from app.executors.k8s import load_template  # the Kubernetes client: only in k8s mode
+
+    return bool(load_template(settings).get("datasets"))
 
 
 def no_host_folder(source: str) -> str:

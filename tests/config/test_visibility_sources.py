@@ -60,6 +60,16 @@ def test_docker_from_the_image_or_a_volume_is_refused_with_the_fix():
 def test_kubernetes_from_the_runner_image_is_refused_with_the_fix():
     baked = refusal("k8s", "")
     assert baked.startswith("dataset flights declares visible_to in manifest.json, but "
-                            "K8S_DATASETS_SOURCE is empty (the datasets baked into the "
-                            "runner image)")
+                            "the runner pods' datasets are the ones baked into the runner "
+                            "image")
     assert "datasets.existingClaim" in baked and "remove visible_to" in baked
+
+
+def test_kubernetes_with_the_charts_claim_serves(tmp_path):
+    """The chart gives the claim in the runner template (K8S_RUNNER_TEMPLATE), not in
+    K8S_DATASETS_SOURCE: that counts as a volume too."""
+    template = tmp_path / "runner-template.json"
+    template.write_text('{"datasets": {"pvc": "fleet-data"}}')
+    settings = load_settings(execution_mode="k8s", datasets_path=DATASETS,
+                             k8s_runner_template=str(template))
+    assert visibility_refusal(settings, catalog(True)) is None
