@@ -23,6 +23,7 @@ from app.metrics import Metrics
 from app.planners import make_planner
 from app.planners.base import Planner
 from app.runs import Runs
+from app.schema_upgrade import UpgradeRefused
 from app.settings import Settings, SettingsError, load_settings
 from app.storage import Storage, sqlalchemy_url
 from app.user_limits import UserLimits
@@ -83,6 +84,8 @@ async def _open_storage(settings: Settings) -> Storage:
     storage = Storage(sqlalchemy_url(settings.database_url))
     try:
         await storage.open()
+    except UpgradeRefused as exc:  # says what happened to the data; nothing to add
+        refuse_to_start(str(exc))
     except Exception as exc:  # noqa: BLE001 - any failure here means "cannot start"
         first = (str(exc).splitlines() or [""])[0][:300]
         if settings.database_url in first:  # never echo a password

@@ -14,13 +14,10 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy.engine import Engine, make_url
 
+from app import schema_upgrade
 from app.planners.base import reading_of, unread_of
-
-MIGRATIONS = Path(__file__).with_name("migrations")
 
 metadata = sa.MetaData()
 
@@ -136,12 +133,9 @@ def make_engine(url: str) -> Engine:
 
 
 def migrate(engine: Engine) -> None:
-    """Bring the schema to the newest Alembic revision."""
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    """Bring the schema to the newest Alembic revision (app/schema_upgrade.py: a failed
+    SQLite migration is put back as it was)."""
+    schema_upgrade.migrate(engine)
 
 
 class Storage:

@@ -40,6 +40,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from app.executors import cgroups
 from app.executors.base import SANDBOX_ENV, SANDBOX_UID, Executor, ExecutorUnavailable
 from app.executors.confinement import Confinement
 from app.executors.data_files import UNREADABLE, files_for, table_files
@@ -236,6 +237,11 @@ class BubblewrapExecutor(Executor):
                 resource.setrlimit(which, (value, hard))
 
         return apply
+
+    async def sweep(self) -> int:
+        """Kill and remove the sandboxes this deployment's previous process left in its own
+        cgroup parent (DEPLOYMENT_ID); another deployment's are not touched."""
+        return await asyncio.to_thread(cgroups.sweep, self.settings.deployment_id)
 
     # --- health ------------------------------------------------------------------------
 

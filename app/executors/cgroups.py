@@ -6,6 +6,10 @@ memory (swap included, so it cannot spill) and the number of tasks. cgroup v1 (o
 hierarchy per controller, as on the machines the tests run on) and v2 (one unified
 hierarchy) are both handled. The child process joins the cgroup between fork and
 exec, so bwrap and everything inside it are counted from the first instruction.
+
+Each deployment (DEPLOYMENT_ID, the id the docker executor labels its sandboxes with) has
+a parent of its own, corral-sandboxes/<deployment>/, so two Corrals on one host (two venv
+installs, an install and a test run) never sweep or count each other's sandboxes.
 """
 
 from __future__ import annotations
@@ -17,7 +21,8 @@ import time
 from pathlib import Path
 
 ROOT = Path("/sys/fs/cgroup")
-PARENT = "corral-sandboxes"  # every run's cgroup lives under this one
+PARENT = "corral-sandboxes"  # every deployment's parent lives under this one
+CONTROLLERS = ("memory", "pids")
 
 
 class CgroupUnavailable(Exception):
@@ -28,16 +33,22 @@ def version(root: Path) -> int:
     return 2 if (root / "cgroup.controllers").is_file() else 1
 
 
+def deployment_dirs(deployment: str, root: Path | None = None) -> dict[str, Path]:
+    """This deployment's parent in each controller's hierarchy (one directory on v2)."""
+    root = root or ROOT  # read at call time: tests point it elsewhere
+    if version(root) == 2:
+        return dict.fromkeys(CONTROLLERS, root / PARENT / deployment)
+    return {c: root / c / PARENT / deployment for c in CONTROLLERS}
+
+
 class SandboxCgroup:
     """One run's cgroup(s): create with limits, join from the child, read OOM, remove."""
 
-    def __init__(self, name: str, memory_bytes: int, pids: int, root: Path | None = None) -> None:
-        root = root or ROOT  # read at call time: tests point it elsewhere
+    def __init__(self, name: str, memory_bytes: int, pids: int, root: Path | None = None,
+                 deployment: str = "default") -> None:
+        root = root or ROOT
         self.v2 = version(root) == 2
-        if self.v2:
-            self.dirs = {"memory": root / PARENT / name, "pids": root / PARENT / name}
-        else:
-            self.dirs = {c: root / c / PARENT / name for c in ("memory", "pids")}
+        self.dirs = {c: d / name for c, d in deployment_dirs(deployment, root).items()}
         self.memory_bytes, self.pids = memory_bytes, pids
 
     def create(self) -> None:
@@ -50,10 +61,11 @@ class SandboxCgroup:
             ) from None
 
     def _create(self) -> None:
-        if self.v2:
-            parent = self.dirs["memory"].parent
-            parent.mkdir(exist_ok=True)
-            (parent / "cgroup.subtree_control").write_text("+memory +pids")
+        if self.v2:  # each level hands the controllers down to the next
+            deployment = self.dirs["memory"].parent
+            for parent in (deployment.parent, deployment):
+                parent.mkdir(exist_ok=True)
+                (parent / "cgroup.subtree_control").write_text("+memory +pids")
         for directory in set(self.dirs.values()):
             directory.mkdir(parents=True, exist_ok=True)
         memory, pids = self.dirs["memory"], self.dirs["pids"]
@@ -86,27 +98,45 @@ class SandboxCgroup:
     def remove(self) -> None:
         """Kill whatever is left in the cgroup, then remove it (idempotent)."""
         for directory in set(self.dirs.values()):
-            for _ in range(50):
-                if not directory.exists():
-                    break
-                self._kill_all(directory)
-                try:
-                    directory.rmdir()
-                    break
-                except OSError:
-                    time.sleep(0.02)  # tasks still exiting
-
-    @staticmethod
-    def _kill_all(directory: Path) -> None:
-        with contextlib.suppress(OSError):
-            for pid in (directory / "cgroup.procs").read_text().split():
-                with contextlib.suppress(ProcessLookupError, PermissionError, ValueError):
-                    os.kill(int(pid), signal.SIGKILL)
+            _remove(directory)
 
 
-def probe(memory_bytes: int, pids: int, root: Path | None = None) -> None:
+def _remove(directory: Path) -> bool:
+    for _ in range(50):
+        if not directory.exists():
+            return True
+        _kill_all(directory)
+        try:
+            directory.rmdir()
+            return True
+        except OSError:
+            time.sleep(0.02)  # tasks still exiting
+    return False
+
+
+def _kill_all(directory: Path) -> None:
+    with contextlib.suppress(OSError):
+        for pid in (directory / "cgroup.procs").read_text().split():
+            with contextlib.suppress(ProcessLookupError, PermissionError, ValueError):
+                os.kill(int(pid), signal.SIGKILL)
+
+
+def sweep(deployment: str, root: Path | None = None) -> int:
+    """Kill and remove the run cgroups this deployment's earlier process left (a crash, a
+    kill -9); another deployment's parent is never read. Returns how many runs."""
+    removed: set[str] = set()
+    for parent in set(deployment_dirs(deployment, root).values()):
+        with contextlib.suppress(OSError):  # no parent yet: nothing was ever left
+            for run in [d for d in parent.iterdir() if d.is_dir()]:
+                if _remove(run):
+                    removed.add(run.name)
+    return len(removed)
+
+
+def probe(memory_bytes: int, pids: int, root: Path | None = None,
+          deployment: str = "default") -> None:
     """Raise CgroupUnavailable unless a run's cgroup can be created and limited here."""
-    group = SandboxCgroup(f"probe-{os.getpid()}", memory_bytes, pids, root)
+    group = SandboxCgroup(f"probe-{os.getpid()}", memory_bytes, pids, root, deployment)
     try:
         group.create()
     finally:

@@ -50,7 +50,8 @@ class Confinement:
 
     def _open_cgroup(self) -> None:
         s = self.settings
-        group = cgroups.SandboxCgroup(self._name, s.memory_limit_bytes, s.sandbox_pids_limit)
+        group = cgroups.SandboxCgroup(self._name, s.memory_limit_bytes, s.sandbox_pids_limit,
+                                      deployment=s.deployment_id)
         try:
             group.create()
         except cgroups.CgroupUnavailable as exc:

@@ -137,7 +137,7 @@ def test_failed_upgrade_rolls_back_automatically_and_says_why(upgraded):
         "-e", "corral_app_ready_timeout=20",
     )
     assert out.returncode != 0
-    assert "Upgrade failed and was rolled back" in out.stdout
+    assert "Upgrade failed and was rolled back" in out.stdout, failure(out)
     assert current_release(host) == "v2"
     assert penguins_count(host) == [[344]]
 

@@ -8,14 +8,25 @@ behind its warm pool (`docker-pool`, `bwrap-pool`), so each adversarial test run
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 from sandbox_helpers import sandbox_settings
 
-from app.executors import ExecutorUnavailable, make_executor
+from app.executors import ExecutorUnavailable, cgroups, make_executor
 from app.executors.base import Executor
 from app.executors.pool import PooledExecutor
 from app.metrics import Metrics
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _own_cgroup_parent():
+    """Remove this process's bwrap cgroup parent (sandbox_helpers' deployment) at the end."""
+    yield
+    settings = sandbox_settings("bwrap")
+    for directory in set(cgroups.deployment_dirs(settings.deployment_id).values()):
+        with contextlib.suppress(OSError):
+            directory.rmdir()
 
 
 def _backend(mode: str, **overrides: object) -> Executor:

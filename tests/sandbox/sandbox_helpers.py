@@ -27,6 +27,9 @@ def sandbox_settings(mode: str, **overrides: Any) -> Settings:
         "runner_dir": REPO / "runner",
         "sandbox_grace_ms": 3000,
         "warm_pool_size": 0,  # the cold path; the pooled fixtures ask for a pool
+        # A deployment of this test process's own: the start-up sweep of a server another
+        # test starts (DEPLOYMENT_ID "default") must not take these executors' sandboxes.
+        "deployment_id": f"sandbox-tests-{os.getpid()}",
     }
     if os.environ.get("RUNNER_IMAGE"):
         base["runner_image"] = os.environ["RUNNER_IMAGE"]
