@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 from ports import free_port
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,9 +24,12 @@ MIGRATION = "app/migrations/versions/0002_identity.py"
 def unpack_previous_release(target: Path) -> Path:
     """The tree of the last commit before MIGRATION was added (app, runner, datasets of
     that release), unpacked into `target`."""
-    added = subprocess.run(["git", "log", "--diff-filter=A", "--format=%H", "--", MIGRATION],
-                           cwd=REPO, capture_output=True, text=True, check=True).stdout.split()
-    assert added, f"git history has no commit adding {MIGRATION} (a shallow clone?)"
+    log = subprocess.run(["git", "log", "--diff-filter=A", "--format=%H", "--", MIGRATION],
+                         cwd=REPO, capture_output=True, text=True, check=False)
+    added = log.stdout.split() if log.returncode == 0 else []
+    if not added:  # a shallow clone or an export without .git: the old release is not there
+        pytest.skip(f"the upgrade test needs the git history that adds {MIGRATION} "
+                    f"(clone without --depth); git said: {log.stderr.strip()[:200]}")
     archive = subprocess.run(["git", "archive", f"{added[-1]}^", "app", "runner", "datasets"],
                              cwd=REPO, capture_output=True, check=True).stdout
     target.mkdir(parents=True, exist_ok=True)
