@@ -52,6 +52,11 @@ def sqlite_copy(source: Path, target: Path) -> None:
         src.close()
 
 
+def head_revision() -> str:
+    """The newest schema revision this version migrates to."""
+    return ScriptDirectory.from_config(_config()).get_current_head()
+
+
 def migrate(engine: Engine) -> None:
     """Bring the schema to the newest revision, or raise UpgradeRefused."""
     cfg = _config()

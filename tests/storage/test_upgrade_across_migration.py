@@ -16,7 +16,7 @@ import pytest
 from auth_helpers import auth_headers, issue_token
 from releases import REPO, serving, start_refused, unpack_previous_release
 
-from app.schema_upgrade import UpgradeRefused, copy_path, sqlite_copy
+from app.schema_upgrade import UpgradeRefused, copy_path, head_revision, sqlite_copy
 from app.storage import make_engine, migrate
 
 QUESTIONS = [("How many penguins are there per species?", None),
@@ -82,11 +82,11 @@ def test_upgrade_keeps_the_conversations_and_a_rollback_restores_the_previous_da
         audit = httpx.get(f"{url}/api/admin/audit", headers=admin, timeout=30).json()
         assert {r["run_id"] for r in audit} == runs
         assert {r["username"] for r in audit} == {None}
-    copy = copy_path(database, "0002")
+    copy = copy_path(database, head_revision())
     assert copy.is_file(), "no copy of the database was taken before migrating"
     # Rollback without the data: the previous release refuses the migrated database.
     refused = start_refused(previous, database)
-    assert "0002" in refused, refused
+    assert head_revision() in refused, refused
     # Rollback with the data: the pre-upgrade copy put back (agent stopped), then it serves.
     for suffix in ("-wal", "-shm"):
         Path(f"{database}{suffix}").unlink(missing_ok=True)
@@ -105,9 +105,12 @@ def test_a_failed_migration_leaves_the_previous_version_serving_its_data(
         db.execute("ALTER TABLE runs ADD COLUMN user_id VARCHAR(32)")
     dump = _dump(database)
     refused = start_refused(REPO, database)
-    assert "migrating the database from schema revision 0001 to 0002 failed" in refused
+    # This checkout migrates on to its newest revision; 0002 is the step that fails.
+    assert (f"migrating the database from schema revision 0001 to {head_revision()} failed"
+            in refused)
     assert "duplicate column name: user_id" in refused
-    assert "put back as it was" in refused and str(copy_path(database, "0002")) in refused
+    assert "put back as it was" in refused
+    assert str(copy_path(database, head_revision())) in refused
     assert _dump(database) == dump, "the failed migration left changes behind"
     with serving(previous, database) as url:
         assert _conversations(url) == before
