@@ -51,13 +51,16 @@ def agent_server(log: Path | None = None, **env: str) -> Iterator[tuple[str, sub
             "USER_MAX_SANDBOXES": "256",
             **env,
         }
+        # The database (migrated, with the bench user) before the server starts: both
+        # migrating one new SQLite file at once fails with "table already exists".
+        token = _bench_token(full_env["DATABASE_URL"])
         proc = subprocess.Popen(
             [sys.executable, "-m", "uvicorn", "app.main:app", "--host", "127.0.0.1",
              "--port", str(port), "--log-level", "warning", "--no-proxy-headers"],
             cwd=ROOT, env=full_env, stdout=subprocess.DEVNULL, stderr=stderr,
         )
         url = f"http://127.0.0.1:{port}"
-        _AUTH[url] = {"Authorization": f"Bearer {_bench_token(full_env['DATABASE_URL'])}"}
+        _AUTH[url] = {"Authorization": f"Bearer {token}"}
         try:
             deadline = time.monotonic() + 60
             while True:
