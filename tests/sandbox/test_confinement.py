@@ -75,27 +75,37 @@ async def test_ptrace_keyring_and_bpf_are_refused(sandbox):
 
 
 # Six children each touch 200 MB and hold it: 1.2 GB in a sandbox limited to 512 MB.
+# Each holds its block until the parent has counted (the release pipe closes), so the
+# count is of blocks held at the same time, however slowly the machine touches memory.
 SIX_CHILDREN = """
-import os, time
+import os, select, time
 r, w = os.pipe()
+release_r, release_w = os.pipe()
 pids = []
 for _ in range(6):
     pid = os.fork()
     if pid == 0:
         os.close(r)
+        os.close(release_w)
         try:
             block = bytearray(200 * 1024 * 1024)
             for i in range(0, len(block), 4096):
                 block[i] = 1
             os.write(w, b'1')
-            time.sleep(4)
+            os.read(release_r, 1)
         finally:
             os._exit(0)
     pids.append(pid)
 os.close(w)
-held = 0
-while chunk := os.read(r, 16):
-    held += len(chunk)
+os.close(release_r)
+held, deadline = 0, time.monotonic() + 8
+while held < 6 and time.monotonic() < deadline:
+    if select.select([r], [], [], 0.2)[0]:
+        chunk = os.read(r, 16)
+        if not chunk:
+            break
+        held += len(chunk)
+os.close(release_w)
 for pid in pids:
     os.waitpid(pid, 0)
 result = {'held_mb': held * 200}
