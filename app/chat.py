@@ -51,21 +51,19 @@ def summarize(plan: Plan, result: dict[str, Any]) -> str:
 
 
 class Chat:
-    def __init__(self, planner: Planner, catalog: Catalog, runs: Runs, storage: Storage,
-                 metrics: Any) -> None:
+    def __init__(self, planner: Planner, runs: Runs, storage: Storage, metrics: Any) -> None:
         self.planner = planner
-        self.catalog = catalog
         self.runs = runs
         self.storage = storage
         self.metrics = metrics
 
     async def ask(
-        self, question: str, conversation_id: str | None, dataset: str | None,
-        user_id: str | None = None, catalog: Catalog | None = None,
+        self, question: str, conversation_id: str | None, dataset: str | None, *,
+        catalog: Catalog, user_id: str | None = None,
     ) -> dict[str, Any]:
         """One turn for `user_id` (the owner of the conversation; None: no identity), over
-        `catalog` (the datasets that user may see; app/visibility.py), by default all."""
-        catalog = catalog or self.catalog
+        `catalog`: the datasets that user may see (app/visibility.py). There is no default,
+        so a caller that forgets it fails loudly instead of showing every dataset."""
         history = (await self.storage.history(conversation_id, user_id=user_id)
                    if conversation_id else [])
         cid = conversation_id or new_id()
@@ -122,14 +120,13 @@ class Chat:
             return []
 
     async def rerun(
-        self, language: str, code: str, conversation_id: str, edited: str | None,
-        user_id: str | None = None, catalog: Catalog | None = None,
+        self, language: str, code: str, conversation_id: str, edited: str | None, *,
+        catalog: Catalog, user_id: str | None = None,
     ) -> dict[str, Any]:
         """Run code the person edited (from the answer to the question `edited`, if
         known) through the same guard and sandbox path as a planned turn, as a run of
         `user_id` in their conversation `conversation_id` (which must be theirs), over
-        `catalog` (the datasets that user may see), by default all."""
-        catalog = catalog or self.catalog
+        `catalog` (the datasets that user may see)."""
         name = LANGUAGE_NAMES.get(language, language)
         edited = _EDITED_OF.sub("", edited) if edited else None  # an edit of an edit
         question = f"Edited {name}" + (f" of: {edited}" if edited else "")

@@ -49,25 +49,24 @@ def _plain(result: dict[str, Any], executor: str) -> dict[str, Any]:
 
 class Runs:
     def __init__(
-        self, settings: Settings, catalog: Catalog, executor: Executor, capacity: Capacity,
-        storage: Storage, metrics: Metrics,
+        self, settings: Settings, executor: Executor, capacity: Capacity, storage: Storage,
+        metrics: Metrics,
     ) -> None:
         self.settings = settings
-        self.catalog = catalog
         self.executor = executor
         self.capacity = capacity
         self.storage = storage
         self.metrics = metrics
 
     async def run(
-        self, language: str, code: str, max_rows: int | None = None,
+        self, language: str, code: str, max_rows: int | None = None, *, catalog: Catalog,
         conversation_id: str | None = None, user_id: str | None = None,
-        question: str | None = None, catalog: Catalog | None = None,
+        question: str | None = None,
     ) -> dict[str, Any]:
         """Guard and run `code` for `user_id` (asking `question`, when from the chat) over
-        `catalog` (the datasets that user may see; by default all); return a runner
-        result. Raises CapacityExceeded (-> 429)."""
-        catalog = catalog or self.catalog
+        `catalog` (the datasets that user may see: no default, so a caller that forgets it
+        fails loudly instead of showing every dataset); return a runner result. Raises
+        CapacityExceeded (-> 429)."""
         run_id = uuid.uuid4().hex
         who = {"conversation_id": conversation_id, "user_id": user_id, "question": question}
         try:

@@ -121,8 +121,8 @@ async def running_services(
     await announce_sign_in(settings, storage.engine)
     planner = make_planner(settings)
     capacity = Capacity(settings.max_sandboxes, settings.run_timeout_ms, metrics)
-    runs = Runs(settings, catalog, executor, capacity, storage, metrics)
-    chat = Chat(planner, catalog, runs, storage, metrics)
+    runs = Runs(settings, executor, capacity, storage, metrics)
+    chat = Chat(planner, runs, storage, metrics)
     log.info(
         "agent server ready: executor=%s planner=%s datasets=%s max_sandboxes=%d",
         executor.name, planner.name, ",".join(catalog.names), settings.max_sandboxes,

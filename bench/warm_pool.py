@@ -9,6 +9,8 @@ except WARM_POOL_SIZE (2 pooled, 0 cold):
    baseline), SQL and Python alternating, so machine load hits every way alike; the
    pooled server's block is paced at --interval (0.6 s: 1.7 requests/s). Latency is
    client-side, through /api/query.
+   `api_only` is a request the guard refuses on the pooled server, the same path without
+   a sandbox: what is left of a pooled answer's time is the sandbox's.
 2. load: back-to-back /api/query from 4 and then 8 clients, MAX_SANDBOXES=4, pooled and
    cold servers alternately: throughput, 5xx (must be 0), 429s, hit rate, leftovers.
 3. idle: memory and CPU of each warm sandbox while it waits (docker stats / procfs).
@@ -40,6 +42,7 @@ from bench.stats import summary
 
 SQL = "SELECT species, count(*) AS n FROM penguins GROUP BY species ORDER BY species"
 PYTHON = "result = penguins.groupby('species', as_index=False)['body_mass_g'].mean()"
+REFUSED = "DROP TABLE penguins"
 IMAGE = os.environ.get("RUNNER_IMAGE", "corral/runner:latest")
 
 
@@ -54,11 +57,12 @@ def baseline_true() -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def query(client: httpx.Client, language: str, code: str, failures: list[str]) -> float | None:
+def query(client: httpx.Client, language: str, code: str, failures: list[str],
+          status: str = "ok") -> float | None:
     started = time.perf_counter()
     resp = client.post("/api/query", json={"language": language, "code": code})
     elapsed = (time.perf_counter() - started) * 1000
-    if resp.status_code != 200 or resp.json()["status"] != "ok":
+    if resp.status_code != 200 or resp.json()["status"] != status:
         failures.append(f"{resp.status_code}: {resp.text[:200]}")
         return None
     return elapsed
@@ -87,7 +91,7 @@ def steady(urls: dict[str, str], runs: int, interval: float, block: int) -> dict
     requests = [("sql", SQL), ("python", PYTHON)] * (block // 2)
     samples: dict[str, list[float]] = {
         name: [] for name in ("baseline_true", "pool_sql", "pool_python", "cold_sql",
-                              "cold_python")}
+                              "cold_python", "api_only")}
     failures: list[str] = []
     pool_wall = 0.0
     try:
@@ -109,6 +113,11 @@ def steady(urls: dict[str, str], runs: int, interval: float, block: int) -> dict
                     pool_wall += time.monotonic() - began
             for _ in range(block // 2):
                 samples["baseline_true"].append(baseline_true())
+                # The same path with no sandbox (the guard refuses it): HTTP, sign-in,
+                # guard and audit row; the rest of a pooled answer is the sandbox's.
+                took = query(clients["pool"], "sql", REFUSED, failures, status="rejected")
+                if took is not None:
+                    samples["api_only"].append(took)
         after = pool_counters(clients["pool"])
     finally:
         for c in clients.values():

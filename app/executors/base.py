@@ -1,7 +1,8 @@
 """The one interface every sandbox backend implements (docker, bwrap, k8s).
 
 An executor takes a runner request (runner/schema.json), runs it in a fresh
-sandbox that it removes afterwards in every outcome, and returns a result that
+sandbox that it removes afterwards in every outcome (a sandbox seen to exit may be
+removed just after its answer returns: drain() waits for that), and returns a result that
 is valid against the same schema. It never raises for a failure of the code or
 of the sandbox: those come back as a result with a status (timeout, oom,
 output_limit, crashed, unavailable). It raises ExecutorUnavailable only from
@@ -57,6 +58,10 @@ class Executor(abc.ABC):
 
     def use_metrics(self, metrics: Any) -> None:
         """Report backend-specific metrics (the warm pool's) into the server's registry."""
+
+    def drain(self) -> None:
+        """Block until the sandboxes of finished runs are removed (blocking; for tests and
+        shutdown). Backends that remove before answering have nothing to wait for."""
 
     async def sweep(self) -> int:
         """Remove sandboxes a previous server process left behind; return how many."""

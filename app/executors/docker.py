@@ -3,7 +3,9 @@
 Latency matters (a person waits on every run), so a run costs the fewest Docker API
 round trips possible on one reused client: create (all configuration at once) →
 attach (before start, so no output is missed) → start → [stream stdin/stdout] →
-wait → remove(force). Inspect only when the exit code says something went wrong.
+wait → remove(force). Inspect only when the exit code says something went wrong. A
+container seen to exit is removed just after its answer returns (docker_reaper.py);
+one that may still run is force-removed before.
 The SDK is blocking; each run happens in a worker thread so the event loop never
 waits on Docker.
 """
@@ -37,6 +39,7 @@ from app.executors.base import (
     ExecutorUnavailable,
 )
 from app.executors.data_files import UNREADABLE, files_for, no_host_folder, table_files
+from app.executors.docker_reaper import Reaper
 from app.executors.outcome import STDERR_TAIL, Ending, has_answer, output_cap, result_from
 from app.settings import Settings
 from runner import contract
@@ -64,6 +67,7 @@ class DockerExecutor(Executor):
         self.settings = settings
         self._client: docker.DockerClient | None = None
         self._lock = threading.Lock()
+        self.reaper = Reaper(self._remove_exited)
 
     # --- the client: created once, on first use (the server must start without Docker) ---
 
@@ -108,8 +112,10 @@ class DockerExecutor(Executor):
             return contract.failed_result(
                 run_id, "unavailable", None, _unavailable_message(exc, self.settings), 0
             )
+        exited = False
         try:
             end = self._converse(api, cid, request, started)
+            exited = end.exited
             return result_from(request, end)
         except (DockerException, requests.RequestException, OSError) as exc:
             self._forget_client(exc)
@@ -119,7 +125,7 @@ class DockerExecutor(Executor):
                 run_id, "crashed", None, f"The sandbox failed while running: {exc}", elapsed
             )
         finally:
-            self.remove(api, cid)
+            self.dispose(api, cid, exited)
 
     def _container_config(self, run_id: str, tables: str | None = None) -> dict[str, Any]:
         """Everything about the container in one create call; `tables` (a request limited
@@ -220,6 +226,8 @@ class DockerExecutor(Executor):
                 elif stream == STDERR:
                     err.extend(data)
                     del err[:-STDERR_TAIL]
+            else:
+                end.exited = True  # the engine closes the stream once the container exits
         except TimeoutError:
             end.timed_out = True
         finally:
@@ -231,6 +239,7 @@ class DockerExecutor(Executor):
             remaining = max(deadline - time.monotonic(), 1.0)
             try:
                 end.exit_code = api.wait(cid, timeout=remaining)["StatusCode"]
+                end.exited = True
             except (requests.exceptions.Timeout, requests.exceptions.ConnectionError):  # hangs on
                 end.timed_out = True
             if end.exit_code not in (0, None):
@@ -240,6 +249,24 @@ class DockerExecutor(Executor):
                 end.oom_killed = bool(state.get("OOMKilled")) or end.exit_code == 137
         end.elapsed_ms = int((time.monotonic() - started) * 1000)
         return end
+
+    def dispose(self, api: docker.APIClient, cid: str, exited: bool) -> None:
+        """Remove a run's container: after the answer if it was seen to exit, else now."""
+        if exited:
+            self.reaper.submit(cid)
+        else:
+            self.remove(api, cid)
+
+    def drain(self) -> None:
+        self.reaper.drain()
+
+    def _remove_exited(self, cid: str) -> None:
+        try:
+            api = self._api()
+        except DockerException as exc:  # the engine went away: the start-up sweep removes it
+            log.error("could not remove sandbox container %s: %s", cid[:12], exc)
+            return
+        self.remove(api, cid)
 
     def remove(self, api: docker.APIClient, cid: str) -> None:
         try:
@@ -302,6 +329,7 @@ class DockerExecutor(Executor):
         return removed
 
     async def close(self) -> None:
+        await asyncio.to_thread(self.reaper.close)
         with self._lock:
             if self._client is not None:
                 self._client.close()

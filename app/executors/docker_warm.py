@@ -92,10 +92,12 @@ class DockerWarmSandboxes:
     def run(self, sandbox: WarmContainer, request: dict[str, Any]) -> dict[str, Any] | None:
         started = time.monotonic()
         api = self.executor._api()
+        exited = False
         try:
             if not self.alive(sandbox):
                 return None
             end = self.executor.exchange(api, sandbox.cid, sandbox.attached, request, started)
+            exited = end.exited
             return result_from(request, end)
         except NotFound:
             return None  # removed from outside mid-run, before it could answer: run it cold
@@ -105,7 +107,7 @@ class DockerWarmSandboxes:
                                           f"The sandbox failed while running: {exc}", elapsed)
         finally:
             _close(sandbox.attached)
-            self.executor.remove(api, sandbox.cid)
+            self.executor.dispose(api, sandbox.cid, exited)
 
     def discard(self, sandbox: WarmContainer) -> None:
         _close(sandbox.attached)

@@ -45,6 +45,7 @@ class Ending:
     timed_out: bool = False
     output_exceeded: bool = False
     oom_killed: bool = False  # the kernel/cgroup said so (docker State.OOMKilled)
+    exited: bool = False  # seen to end (stream closed, exit code read): nothing left running
     elapsed_ms: int = 0
 
 

@@ -5,7 +5,9 @@ of an admin ("tester"): `httpx.Client(base_url=s.url, headers=s.headers)`."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -59,3 +61,26 @@ def metric(client: httpx.Client, name: str, **labels: str) -> float:
         if got == want:
             return float(value)
     return 0.0
+
+
+def wait_ready(url: str, seconds: float = 90, container: str | None = None) -> list[dict]:
+    """Poll `url`/readyz until it answers 200 (bounded: a server starts in seconds, slower
+    on a busy host); return every not-ready answer seen on the way. On time-out, fail
+    with the last answers and, for a server in `container`, its log."""
+    seen: list[dict] = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            answer = httpx.get(f"{url}/readyz", timeout=10)
+            if answer.status_code == 200:
+                return seen
+            seen.append(answer.json())
+        except (httpx.HTTPError, ValueError):  # not listening yet, or not JSON
+            pass
+        time.sleep(0.5)
+    logs = ""
+    if container:
+        out = subprocess.run(["docker", "logs", "--tail", "30", container],
+                             capture_output=True, text=True, check=False)
+        logs = f"; its log: {out.stdout}{out.stderr}"
+    raise AssertionError(f"{url} not ready after {seconds} s; last answers: {seen[-3:]}{logs}")

@@ -8,13 +8,12 @@ import json
 import os
 import subprocess
 import sys
-import time
 import uuid
 
 import docker
 import httpx
 import pytest
-from agent_server import ROOT, RunningServer, server_settings
+from agent_server import ROOT, RunningServer, server_settings, wait_ready
 from auth_helpers import container_token
 
 pytestmark = pytest.mark.docker
@@ -52,17 +51,6 @@ def test_chat_runs_in_docker_sandboxes(tmp_path):
     assert _sandboxes() <= before  # every sandbox removed
 
 
-def _wait_ready(url: str, seconds: float) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"{url} not ready after {seconds} s")
-
 
 def test_agent_server_image_serves_the_canonical_prompts():
     _need_image(AGENT_IMAGE)
@@ -80,7 +68,7 @@ def test_agent_server_image_serves_the_canonical_prompts():
     try:
         port = subprocess.run(["docker", "port", name, "8000"], capture_output=True, text=True,
                               check=True).stdout.split()[0].rsplit(":", 1)[1]
-        _wait_ready(f"http://127.0.0.1:{port}", 60)  # migrated before the CLI touches it
+        wait_ready(f"http://127.0.0.1:{port}", 60)  # migrated before the CLI touches it
         token = container_token(name)
         smoke = subprocess.run(
             [sys.executable, str(ROOT / "scripts" / "smoke.py"), "--url",

@@ -13,14 +13,13 @@ import os
 import secrets
 import subprocess
 import sys
-import time
 import uuid
 from pathlib import Path
 
 import duckdb
 import httpx
 import pytest
-from agent_server import ROOT, RunningServer, server_settings
+from agent_server import ROOT, RunningServer, server_settings, wait_ready
 from auth_helpers import auth_headers, container_token, issue_token
 
 from app.auth import users
@@ -309,7 +308,7 @@ def test_the_agent_image_binds_only_the_visible_files_by_their_host_path(tmp_pat
         port = subprocess.run(["docker", "port", name, "8000"], capture_output=True, text=True,
                               check=True).stdout.split()[0].rsplit(":", 1)[1]
         url = f"http://127.0.0.1:{port}"
-        _wait_ready(url, name)
+        wait_ready(url, container=name)
         admin = container_token(name)
         analyst = _analyst_token(name, "ana")
         with httpx.Client(base_url=url, timeout=60) as c:
@@ -329,20 +328,6 @@ def test_the_agent_image_binds_only_the_visible_files_by_their_host_path(tmp_pat
         subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
         subprocess.run(["docker", "volume", "rm", name], capture_output=True, check=False)
 
-
-def _wait_ready(url: str, container: str) -> None:
-    """Until /readyz answers (bounded: the image starts in seconds; 90 s on a busy host)."""
-    until = time.monotonic() + 90
-    while time.monotonic() < until:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=5).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    logs = subprocess.run(["docker", "logs", "--tail", "30", container], capture_output=True,
-                          text=True, check=False)
-    raise AssertionError(f"{url} not ready: {logs.stdout}{logs.stderr}")
 
 
 def _analyst_token(container: str, username: str) -> str:

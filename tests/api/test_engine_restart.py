@@ -25,6 +25,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from agent_server import wait_ready
 from auth_helpers import auth_headers, container_token
 
 pytestmark = pytest.mark.docker
@@ -103,7 +104,7 @@ def agent(engine: PrivateEngine) -> Iterator[str]:
         port = subprocess.run(["docker", "port", name, "8000"], capture_output=True, text=True,
                               check=True).stdout.split()[0].rsplit(":", 1)[1]
         url = f"http://127.0.0.1:{port}"
-        _wait_ready(url, 120)
+        wait_ready(url, 120)
         AUTH.update(auth_headers(container_token(name)))
         yield url
     finally:
@@ -112,21 +113,6 @@ def agent(engine: PrivateEngine) -> Iterator[str]:
         print(logs.stdout[-3000:], logs.stderr[-3000:])
         subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
 
-
-def _wait_ready(url: str, seconds: float) -> list[dict]:
-    """Poll /readyz until ready; return every not-ready answer seen on the way."""
-    seen: list[dict] = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            answer = httpx.get(f"{url}/readyz", timeout=10)
-            if answer.status_code == 200:
-                return seen
-            seen.append(answer.json())
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise AssertionError(f"not ready after {seconds} s; last answers: {seen[-3:]}")
 
 
 def _traffic(url: str, stop: threading.Event, log: list[tuple[float, int, str]]) -> None:
@@ -155,7 +141,7 @@ def test_the_agent_recovers_from_an_engine_restart_by_itself(engine, agent):
     assert "not running" not in down.json()["detail"]  # it says what it knows, no more
     restarted = time.monotonic()
     engine.start()
-    not_ready = _wait_ready(agent, 120)
+    not_ready = wait_ready(agent, 120)
     recovered_s = time.monotonic() - restarted
     time.sleep(2)
     stop.set()

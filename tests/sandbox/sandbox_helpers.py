@@ -69,31 +69,55 @@ def table(result: dict[str, Any]) -> dict[str, Any]:
 
 
 def assert_nothing_left(executor: Executor, run_id: str) -> None:
+    """Nothing of the run still runs once its answer is back, and nothing is left at all
+    once the executor's removals have drained (docker removes an exited container just
+    after the answer: app/executors/docker_reaper.py)."""
     served = getattr(executor, "served", {}).get(run_id)
-    if served is not None:  # a warm sandbox answered: it must be gone now
-        assert not sandbox_exists(served), f"warm sandbox {served} left behind after {run_id}"
     if executor.name == "docker":
-        left = subprocess.run(
-            ["docker", "ps", "-aq", "--filter", "label=io.corral.sandbox",
-             "--filter", f"label=io.corral.run_id={run_id}"],
-            capture_output=True, text=True, check=True,
-        ).stdout.split()
-        assert left == [], f"sandbox container(s) left behind: {left}"
+        # A warm sandbox is known by its id; a cold one by the run id on its label.
+        which = [f"id={served}"] if served else ["label=io.corral.sandbox",
+                                                 f"label=io.corral.run_id={run_id}"]
+        # The engine's record may still say "running" for a moment after the stream ended;
+        # the kernel's process table is the truth.
+        running = [pid for pid in _container_pids(_docker_ids(*which)) if _process_alive(pid)]
+        assert running == [], f"sandbox process {running} still running after {run_id}"
+        executor.drain()
+        left = _docker_ids(*which)
+        assert left == [], f"sandbox container(s) left behind after {run_id}: {left}"
+    elif served is not None:  # a warm bwrap sandbox answered: it must be gone now
+        assert not sandbox_exists(served), f"warm sandbox {served} left behind after {run_id}"
+
+
+def _docker_ids(*filters: str) -> list[str]:
+    """Containers (running or not) matching every `docker ps --filter` given."""
+    args = [arg for f in filters for arg in ("--filter", f)]
+    return subprocess.run(["docker", "ps", "-aq", "--no-trunc", *args],
+                          capture_output=True, text=True, check=True).stdout.split()
+
+
+def _container_pids(cids: list[str]) -> list[int]:
+    """The main process of each container (0 once the engine saw it exit; a container
+    removed meanwhile is left out)."""
+    if not cids:
+        return []
+    out = subprocess.run(["docker", "inspect", "--format", "{{.State.Pid}}", *cids],
+                         capture_output=True, text=True, check=False).stdout
+    return [int(pid) for pid in out.split() if pid.isdigit() and pid != "0"]
+
+
+def _process_alive(pid: int | str) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
 
 
 def sandbox_exists(sandbox_id: str) -> bool:
     """A warm sandbox by its pool id: a container id (docker) or bwrap-PID (bwrap)."""
     if sandbox_id.startswith("bwrap-"):
-        pid = sandbox_id.removeprefix("bwrap-")
-        try:
-            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-        except OSError:
-            return False
-        return state != "Z"
-    return subprocess.run(
-        ["docker", "ps", "-aq", "--no-trunc", "--filter", f"id={sandbox_id}"],
-        capture_output=True, text=True, check=True,
-    ).stdout.strip() != ""
+        return _process_alive(sandbox_id.removeprefix("bwrap-"))
+    return _docker_ids(f"id={sandbox_id}") != []
 
 
 def host_processes_matching(marker: str) -> list[str]:

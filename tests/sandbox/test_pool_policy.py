@@ -122,7 +122,37 @@ def test_refills_wait_while_half_the_sandboxes_are_busy():
         # busy 2 of 4: refilling would take CPU from the runs; the cold path serves.
         assert pool.counts() == {"ready": 0, "warming": 0, "busy": 2} and backend.started == 2
         pool.done()
-        until(lambda: pool.counts()["ready"] == 2, "no refill once the load eased")
+        until(lambda: pool.counts()["ready"] == 1, "no refill once the load eased")
+        pool.done()
+        until(lambda: pool.counts()["ready"] == 2, "the pool did not fill up again")
+    finally:
+        pool.close()
+
+
+def test_a_refill_waits_for_the_query_in_flight_while_one_is_still_ready():
+    pool, backend = pool_of(2, max_sandboxes=8)
+    pool.start()
+    try:
+        until(lambda: pool.counts()["ready"] == 2, "the pool did not fill")
+        assert pool.take() is not None  # one query in flight, one warm still ready
+        time.sleep(0.3)
+        # Starting the replacement now would compete with the query for the CPU.
+        assert pool.counts() == {"ready": 1, "warming": 0, "busy": 1} and backend.started == 2
+        pool.done()
+        until(lambda: pool.counts()["ready"] == 2, "no refill after the query ended")
+    finally:
+        pool.close()
+
+
+def test_an_empty_pool_refills_beside_the_query_in_flight():
+    pool, backend = pool_of(1, max_sandboxes=8)
+    pool.start()
+    try:
+        until(lambda: pool.counts()["ready"] == 1, "the pool did not fill")
+        assert pool.take() is not None  # none left: the next query would miss
+        until(lambda: pool.counts()["ready"] == 1, "no refill while the query ran")
+        assert pool.counts()["busy"] == 1 and backend.started == 2
+        pool.done()
     finally:
         pool.close()
 
