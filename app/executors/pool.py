@@ -25,8 +25,8 @@ Refill policy, for a small machine under back-to-back load (README "Performance"
   steady 1-2 requests/s, at most one query is usually in flight and every refill runs.
 * Refills **wait for the query in flight** while a warm sandbox is still ready: the
   next query is served either way, and a container starting beside the query (~0.25 s
-  of CPU, plus the engine's own work) is what made a pooled answer slow on 2 cores.
-  With none ready, the refill starts at once.
+  of CPU, plus the engine's own work) competes with it on a 2-core machine. With none
+  ready, the refill starts at once.
 * A warm sandbox older than WARM_POOL_MAX_IDLE_S is destroyed and replaced (its image
   or datasets may have changed); one that died while waiting (an outside sweep removed
   it) is dropped when next looked at.
