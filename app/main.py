@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
+from app.allocator import tune_malloc
 from app.api import api_router, errors
 from app.api.hosts import HostAllowList
 from app.api.limits import BodyLimit
@@ -58,4 +59,6 @@ def create_app(settings: Settings | None = None, executor: Executor | None = Non
     return app
 
 
+# Before the first worker thread starts: the arena limit binds arenas created from now on.
+tune_malloc()
 app = create_app()

@@ -5,10 +5,12 @@ a fixed request rate until --duration-s or --requests runs out: chat questions
 (new and follow-up conversations) and SQL/Python queries that run in real
 sandboxes, bodies refused with 422, unknown ids (404), oversize bodies (413),
 conversation paging and deletes, /readyz and /metrics. Every --sample-s seconds it
-records the server's RSS, open file descriptors, threads, database size and the
+records the server's RSS (and where it is: main heap, other anonymous memory,
+file-backed pages), open file descriptors, threads, database size and the
 sandboxes alive. The report gives start, end, and the slope over the second half
 (per 1000 requests, so warm-up does not count), plus the sandboxes left after
-the server stops.
+the server stops. --env NAME=VALUE adds to the server's environment, for A/B runs
+(e.g. MALLOC_ARENA_MAX=8 against the server's own 2, app/allocator.py).
 
   python -m bench.soak [--duration-s 1200] [--requests 100000] [--rate 10] [--mode bwrap]
 """
@@ -146,6 +148,23 @@ def sandbox_processes(marker: str) -> int:
     return count
 
 
+def memory_split(pid: int) -> dict[str, float]:
+    """Where the resident memory is (MB): the main heap (brk, glibc's main arena),
+    anonymous mappings (other threads' malloc arenas, thread stacks, Python's own
+    arenas, large allocations), and file-backed pages (libraries, mapped files)."""
+    split = {"heap_mb": 0, "anon_mb": 0, "file_mb": 0}
+    kind = "anon_mb"
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        fields = line.split()
+        if not fields[0].endswith(":"):  # a mapping's header: address range ... [path]
+            name = fields[5] if len(fields) > 5 else ""
+            kind = ("heap_mb" if name == "[heap]" else
+                    "file_mb" if name.startswith("/") else "anon_mb")
+        elif fields[0] == "Rss:":
+            split[kind] += int(fields[1])
+    return {k: round(v / 1024, 1) for k, v in split.items()}
+
+
 def sample(pid: int, db: Path, mode: str, sent: int, t0: float) -> dict[str, float]:
     status = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
     db_bytes = sum(p.stat().st_size for p in db.parent.glob(db.name + "*"))
@@ -153,7 +172,7 @@ def sample(pid: int, db: Path, mode: str, sent: int, t0: float) -> dict[str, flo
              else leaked_sandboxes(os.environ["SOAK_DEPLOYMENT"]))
     return {"t_s": round(time.monotonic() - t0, 1), "requests": sent, "rss_mb": rss_mb(pid),
             "fds": len(os.listdir(f"/proc/{pid}/fd")), "threads": int(status["Threads"]),
-            "db_mb": round(db_bytes / 1e6, 3), "sandboxes": alive}
+            **memory_split(pid), "db_mb": round(db_bytes / 1e6, 3), "sandboxes": alive}
 
 
 def slope_per_1000(samples: list[dict[str, float]], key: str) -> float | None:
@@ -203,9 +222,10 @@ async def drive(url: str, pid: int, db: Path, args: argparse.Namespace) -> dict[
 def report(run: dict[str, object], args: argparse.Namespace, leftovers: int,
            load: tuple[str, str]) -> dict[str, object]:
     samples: list[dict[str, float]] = run["samples"]  # type: ignore[assignment]
-    keys = ("rss_mb", "fds", "threads", "db_mb", "sandboxes")
+    keys = ("rss_mb", "heap_mb", "anon_mb", "file_mb", "fds", "threads", "db_mb", "sandboxes")
     return {
-        "mode": args.mode, "rate_per_s": args.rate, "concurrency": args.concurrency,
+        "mode": args.mode, "server_env": args.env, "rate_per_s": args.rate,
+        "concurrency": args.concurrency,
         "load_average": {"start": load[0], "end": load[1]},
         **{k: run[k] for k in ("wall_s", "requests", "http_5xx", "responses", "latency")},
         "start": {k: samples[0][k] for k in keys},
@@ -225,10 +245,16 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=8)
     parser.add_argument("--sample-s", type=float, default=15)
     parser.add_argument("--mode", choices=("bwrap", "docker"), default="bwrap")
+    parser.add_argument("--env", action="append", default=[], metavar="NAME=VALUE",
+                        help="extra server environment, for A/B runs (repeatable)")
     args = parser.parse_args()
+    extra = dict(item.split("=", 1) for item in args.env if "=" in item)
+    if len(extra) != len(args.env):
+        parser.error("--env: expected NAME=VALUE")
     deployment = f"soak-{os.getpid()}"
     os.environ["SOAK_DEPLOYMENT"] = deployment
     env = {"EXECUTION_MODE": args.mode, "MAX_SANDBOXES": "4", "DEPLOYMENT_ID": deployment}
+    env.update(extra)
     if args.mode == "bwrap" and not Path("/sys/fs/cgroup/memory").is_dir():
         env["BWRAP_ALLOW_PER_PROCESS_LIMITS"] = "true"
     load_start = Path("/proc/loadavg").read_text().strip()
