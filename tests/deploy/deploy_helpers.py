@@ -3,7 +3,10 @@ community.docker.docker connection plugin, so these tests never converge the CI 
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
@@ -18,6 +21,24 @@ SANDBOX_FLAGS = [
     "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
     "--security-opt", "systempaths=unconfined",
 ]
+
+
+@contextlib.contextmanager
+def debian_target() -> Iterator[str]:
+    """A fresh Debian 12 container (no systemd, no Docker), removed at the end."""
+    name = f"corral-deploy-test-{uuid.uuid4().hex[:8]}"
+    docker(
+        "run", "-d", "--init", "--name", name, "--label", "io.corral.test=deploy",
+        *SANDBOX_FLAGS,
+        # A host whose agent may make cgroups (as on a real server): bwrap mode refuses to
+        # run without a sandbox-wide memory and process limit (app/executors/confinement.py).
+        "--cgroupns", "host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
+        "--tmpfs", "/run", "--tmpfs", "/tmp", BASE_IMAGE, "sleep", "infinity",
+    )
+    try:
+        yield name
+    finally:
+        docker("rm", "-f", "-v", name, check=False)
 
 
 def docker(*args: str, check: bool = True) -> str:

@@ -4,11 +4,13 @@ conversations through its API; the upgrade to this checkout (N+1, whose migratio
 the messages table) is first forced to fail after it has migrated - the new release's
 sandboxes get too little memory to answer, so the smoke question fails - and must come
 back to N with the data from before, every conversation served as it was; then the upgrade
-succeeds and N+1 serves the same conversations on the migrated database.
+succeeds and N+1 serves the same conversations on the migrated database. Twice: with the
+default SQLite database (backed up by copy) and with PostgreSQL (pg_dump, pg_restore; a
+real PostgreSQL server in the target).
 
 Target: a throwaway Debian 12 container (community.docker.docker connection), bubblewrap
-sandboxes, the agent under start-stop-daemon. Costs one site.yml converge and three
-upgrade.yml runs (about 8 minutes on 2 shared cores).
+sandboxes, the agent under start-stop-daemon. Costs, per database, one site.yml converge
+and two upgrade.yml runs: 12 minutes for both on 2 shared cores.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from types import SimpleNamespace
 
 import pytest
 from deploy_helpers import (
+    debian_target,
     docker,
     failure,
     playbook,
@@ -36,6 +39,7 @@ VENV_VARS = {
     "corral_warm_pool_size": 0,  # nothing to warm: every run starts its own sandbox
 }
 DATABASE = "/var/lib/corral/corral.db"
+PG_URL = "postgresql://corral:corral-test-pw@127.0.0.1:5432/corral"
 QUESTIONS = [("How many penguins are there per species?", False),
              ("What is the average body mass per island?", True),
              ("How many flights were delayed?", False)]
@@ -70,19 +74,39 @@ def current_release(host: str) -> str:
     return docker("exec", host, "readlink", "/opt/corral/current").rsplit("/", 1)[-1]
 
 
-def schema_revision(host: str) -> str:
-    return docker("exec", host, "python3", "-c",
-                  "import sqlite3;print(sqlite3.connect('file:" + DATABASE + "?mode=ro',"
-                  "uri=True).execute('SELECT version_num FROM alembic_version').fetchone()[0])")
-
-
-def schema(host: str) -> list[str]:
-    """The database's tables and indexes as SQLite keeps them (CREATE statements)."""
+def sql(host: str, kind: str, query: str) -> list[str]:
+    """The first column of `query`'s rows, read from the deployment's database."""
+    if kind == "postgresql":
+        out = docker("exec", host, "runuser", "-u", "postgres", "--", "psql", "-d", "corral",
+                     "-AtXc", query)
+        return out.splitlines()
     out = docker("exec", host, "python3", "-c",
-                 "import sqlite3,json;print(json.dumps(sorted(r[0] for r in sqlite3.connect("
-                 "'file:" + DATABASE + "?mode=ro',uri=True).execute("
-                 "'SELECT sql FROM sqlite_master WHERE sql IS NOT NULL'))))")
+                 "import sqlite3,sys,json;print(json.dumps([r[0] for r in sqlite3.connect("
+                 "'file:" + DATABASE + "?mode=ro',uri=True).execute(sys.argv[1])]))", query)
     return json.loads(out)
+
+
+def schema_revision(host: str, kind: str) -> str:
+    return sql(host, kind, "SELECT version_num FROM alembic_version")[0]
+
+
+def schema(host: str, kind: str) -> list[str]:
+    """The database's tables and their columns (SQLite: its CREATE statements)."""
+    if kind == "postgresql":
+        return sql(host, kind, "SELECT table_name || '.' || column_name || ' ' || data_type "
+                               "FROM information_schema.columns WHERE table_schema = 'public' "
+                               "ORDER BY 1")
+    return sorted(sql(host, kind, "SELECT sql FROM sqlite_master WHERE sql IS NOT NULL"))
+
+
+def start_postgresql(host: str) -> None:
+    """Debian's PostgreSQL in the target, with a database and a user for Corral."""
+    docker("exec", "-e", "DEBIAN_FRONTEND=noninteractive", host, "sh", "-ec",
+           "apt-get update -qq && apt-get install -y -qq postgresql >/dev/null && "
+           "pg_ctlcluster $(ls /etc/postgresql) main start")
+    for statement in ("CREATE ROLE corral LOGIN PASSWORD 'corral-test-pw'",
+                      "CREATE DATABASE corral OWNER corral"):
+        docker("exec", host, "runuser", "-u", "postgres", "--", "psql", "-c", statement)
 
 
 def assert_same_conversations(before: dict[str, dict], after: dict[str, dict]) -> None:
@@ -98,13 +122,23 @@ def assert_same_conversations(before: dict[str, dict], after: dict[str, dict]) -
         assert {k: got.get(k) for k in rest} == rest, cid
 
 
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def target(request):
+    """A fresh Debian 12 target and the database kind it deploys with."""
+    with debian_target() as host:
+        if request.param == "postgresql":
+            start_postgresql(host)
+        yield host, request.param
+
+
 @pytest.fixture(scope="module")
-def release_n(debian_container, tmp_path_factory) -> SimpleNamespace:
+def release_n(target, tmp_path_factory) -> SimpleNamespace:
     """Release N deployed by site.yml, with conversations made through its API."""
+    host, kind = target
     tmp = tmp_path_factory.mktemp("upgrade-migration")
     tree, migration = release_before_newest_migration(tmp / "release-n")
-    host = debian_container
-    inventory = write_inventory(tmp / "hosts.yml", host, VENV_VARS)
+    inventory = write_inventory(tmp / "hosts.yml", host, {
+        **VENV_VARS, **({"corral_database_url": PG_URL} if kind == "postgresql" else {})})
     out = playbook("site.yml", inventory, "-e", f"corral_app_repo_dir={tree}")
     assert out.returncode == 0, failure(out)
     last = None
@@ -113,9 +147,10 @@ def release_n(debian_container, tmp_path_factory) -> SimpleNamespace:
         last = api(host, "POST", "/api/chat", body)["conversation_id"]
     before = served(host)
     assert len(before) == 2 and sum(len(c["messages"]) for c in before.values()) == 3
-    n = SimpleNamespace(host=host, inventory=inventory, release=current_release(host),
-                        revision=schema_revision(host), schema=schema(host),
-                        migration=migration[:4], conversations=before)
+    n = SimpleNamespace(host=host, kind=kind, inventory=inventory,
+                        release=current_release(host), revision=schema_revision(host, kind),
+                        schema=schema(host, kind), migration=migration[:4],
+                        conversations=before)
     assert n.revision < n.migration, "release N already has the newest migration"
     return n
 
@@ -138,9 +173,17 @@ def test_failed_upgrade_says_why_after_the_new_release_had_migrated(release_n, f
     assert out.returncode != 0
     assert "Upgrade failed and was rolled back" in out.stdout, failure(out)
     assert "Reason: Smoke - a canonical question must get a table" in out.stdout, failure(out)
-    # N+1 had started and migrated: its start-up takes the copy it migrates from.
-    copy = f"{DATABASE}.before-{release_n.migration}"
-    assert docker("exec", release_n.host, "sh", "-c", f"test -f {copy} && echo yes") == "yes"
+    # N+1 had started and migrated before it failed (the agent's log says so) ...
+    log = docker("exec", release_n.host, "cat", "/var/log/corral/agent.log")
+    assert f"Running upgrade {release_n.revision} -> {release_n.migration}" in log
+    # ... from a backup taken first.
+    if release_n.kind == "sqlite":
+        assert "Backup /var/backups/corral/corral-backup-" in out.stdout
+        copy = f"{DATABASE}.before-{release_n.migration}"  # N+1's own copy before migrating
+        assert docker("exec", release_n.host, "sh", "-c", f"test -f {copy} && echo yes") == "yes"
+    else:
+        assert "Backup (pg_dump) /var/backups/corral/corral-pg-" in out.stdout
+        assert "Restore corral-pg-" in out.stdout
 
 
 def test_failed_upgrade_leaves_release_n_serving_every_conversation(release_n, failed_upgrade):
@@ -148,16 +191,16 @@ def test_failed_upgrade_leaves_release_n_serving_every_conversation(release_n, f
     host = release_n.host
     assert current_release(host) == release_n.release
     # The data from before the migration came back: N's schema, every conversation as served.
-    assert schema_revision(host) == release_n.revision
-    assert schema(host) == release_n.schema
+    assert schema_revision(host, release_n.kind) == release_n.revision
+    assert schema(host, release_n.kind) == release_n.schema
     assert served(host) == release_n.conversations
 
 
 def test_upgrade_migrates_and_the_new_release_serves_every_conversation(release_n, good_upgrade):
     host, before = release_n.host, release_n.conversations
     assert current_release(host) != release_n.release
-    assert schema_revision(host) == release_n.migration
-    assert schema(host) != release_n.schema  # the migration changed a table
+    assert schema_revision(host, release_n.kind) == release_n.migration
+    assert schema(host, release_n.kind) != release_n.schema  # the migration changed a table
     assert_same_conversations(before, served(host))
     # The new release answers on the migrated database, in a conversation N made too.
     cid = next(iter(before))
