@@ -1,16 +1,17 @@
 """playbooks/upgrade.yml across a real schema migration, on a venv target: release N (this
 checkout's tree before its newest migration, from git) is deployed with site.yml and makes
-conversations through its API; the upgrade to this checkout (N+1, whose migration alters
-the messages table) is first forced to fail after it has migrated - the new release's
+conversations through its API; the upgrade to this checkout (N+1, whose newest migration
+changes a table; today 0004 adds two columns to messages) is first forced to fail after it has migrated - the new release's
 sandboxes get too little memory to answer, so the smoke question fails - and must come
 back to N with the data from before, every conversation served as it was; then the upgrade
-succeeds and N+1 serves the same conversations on the migrated database. Twice: with the
+succeeds and N+1 serves the same conversations on the migrated database; playbooks/rollback.yml
+then brings back N and the data from before the upgrade. Twice: with the
 default SQLite database (backed up by copy) and with PostgreSQL (pg_dump, pg_restore; a
 real PostgreSQL server in the target).
 
 Target: a throwaway Debian 12 container (community.docker.docker connection), bubblewrap
-sandboxes, the agent under start-stop-daemon. Costs, per database, one site.yml converge
-and two upgrade.yml runs: 12 minutes for both on 2 shared cores.
+sandboxes, the agent under start-stop-daemon. Costs, per database, one site.yml converge,
+two upgrade.yml runs and a rollback.yml run: 8 to 12 minutes for both on 2 shared cores.
 """
 
 from __future__ import annotations
@@ -210,3 +211,21 @@ def test_upgrade_migrates_and_the_new_release_serves_every_conversation(release_
     assert answer["conversation_id"] == cid
     assert len(api(host, "GET", f"/api/conversations/{cid}")["messages"]) == \
         len(before[cid]["messages"]) + 1
+
+
+@pytest.fixture(scope="module")
+def rolled_back(release_n, good_upgrade):
+    """playbooks/rollback.yml after the successful upgrade (and the answer N+1 gave)."""
+    out = playbook("playbooks/rollback.yml", release_n.inventory)
+    assert out.returncode == 0, failure(out)
+    return out
+
+
+def test_rollback_after_the_upgrade_puts_back_release_n_and_its_data(release_n, rolled_back):
+    host = release_n.host
+    assert current_release(host) == release_n.release
+    # The backup from before the upgrade is back: N's schema, every conversation as N
+    # served it (what was written after the upgrade is lost, as rollback.yml says).
+    assert schema_revision(host, release_n.kind) == release_n.revision
+    assert schema(host, release_n.kind) == release_n.schema
+    assert served(host) == release_n.conversations
