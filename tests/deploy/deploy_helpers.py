@@ -3,7 +3,10 @@ community.docker.docker connection plugin, so these tests never converge the CI 
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import yaml
@@ -18,6 +21,24 @@ SANDBOX_FLAGS = [
     "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
     "--security-opt", "systempaths=unconfined",
 ]
+
+
+@contextlib.contextmanager
+def debian_target() -> Iterator[str]:
+    """A fresh Debian 12 container (no systemd, no Docker), removed at the end."""
+    name = f"corral-deploy-test-{uuid.uuid4().hex[:8]}"
+    docker(
+        "run", "-d", "--init", "--name", name, "--label", "io.corral.test=deploy",
+        *SANDBOX_FLAGS,
+        # A host whose agent may make cgroups (as on a real server): bwrap mode refuses to
+        # run without a sandbox-wide memory and process limit (app/executors/confinement.py).
+        "--cgroupns", "host", "-v", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
+        "--tmpfs", "/run", "--tmpfs", "/tmp", BASE_IMAGE, "sleep", "infinity",
+    )
+    try:
+        yield name
+    finally:
+        docker("rm", "-f", "-v", name, check=False)
 
 
 def docker(*args: str, check: bool = True) -> str:
@@ -74,3 +95,33 @@ def recap(output: str, host: str) -> dict[str, int]:
 
     line = next(ln for ln in output.splitlines() if ln.startswith(host) and "ok=" in ln)
     return {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", line)}
+
+
+def release_before_newest_migration(target: Path) -> tuple[Path, str]:
+    """The source tree of the release before this checkout's newest schema migration (the
+    first-parent commit before the one that brought the migration in, merges included),
+    unpacked into `target` with this checkout's server wheelhouse (same pins: the tree
+    builds its own wheelhouse when they differ). Returns (tree, migration file name).
+    Skips, saying why, where the checkout has no such history (shallow clone, export)."""
+    import shutil
+
+    import pytest
+
+    newest = max((REPO / "app" / "migrations" / "versions").glob("[0-9]*.py"))
+    path = newest.relative_to(REPO).as_posix()
+    log = subprocess.run(
+        ["git", "log", "-m", "--first-parent", "--diff-filter=A", "--format=%H", "--", path],
+        cwd=REPO, capture_output=True, text=True, check=False)
+    added = log.stdout.split() if log.returncode == 0 else []
+    if not added:
+        pytest.skip(f"the upgrade test needs the git history that adds {path} "
+                    f"(clone without --depth); git said: {log.stderr.strip()[:200]}")
+    archive = subprocess.run(
+        ["git", "archive", f"{added[-1]}^1", "app", "runner", "datasets", "scripts",
+         "pyproject.toml"], cwd=REPO, capture_output=True, check=True).stdout
+    target.mkdir(parents=True, exist_ok=True)
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    subprocess.run([str(REPO / "scripts" / "wheelhouse.sh"), "server"], cwd=REPO, check=True,
+                   capture_output=True)
+    shutil.copytree(REPO / "build" / "wheels" / "server", target / "build" / "wheels" / "server")
+    return target, newest.name
