@@ -166,11 +166,11 @@ async def burst(url: str, concurrency: int, requests: int) -> dict:
     }
 
 
-def leftovers() -> int:
+def sandboxes() -> set[str]:
     out = subprocess.run(["docker", "ps", "-aq", "--filter", "label=io.corral.sandbox",
                           "--filter", f"ancestor={IMAGE}"], capture_output=True, text=True,
                          check=False)
-    return len(out.stdout.split())
+    return set(out.stdout.split())
 
 
 def load(requests: int, reps: int = 3) -> dict:
@@ -178,6 +178,7 @@ def load(requests: int, reps: int = 3) -> dict:
     so load from elsewhere on the machine hits both alike; totals over the bursts."""
     env = {"EXECUTION_MODE": "docker", "RUNNER_IMAGE": IMAGE, "MAX_SANDBOXES": "4"}
     rounds = []
+    before = sandboxes()  # anything already on the engine is not this run's leak
     with agent_server(**env, WARM_POOL_SIZE="2") as (pool_url, _), \
             agent_server(**env, WARM_POOL_SIZE="0") as (cold_url, _):
         for concurrency in (4, 8):
@@ -187,7 +188,7 @@ def load(requests: int, reps: int = 3) -> dict:
                     wait_ready(httpx.Client(base_url=url), 2 if name == "pool" else 0, 60)
                     bursts[name].append(asyncio.run(burst(url, concurrency, requests // reps)))
             rounds += [{"server": name, **_total(concurrency, b)} for name, b in bursts.items()]
-    return {"rounds": rounds, "leaked_sandboxes_after_stop": leftovers()}
+    return {"rounds": rounds, "leaked_sandboxes_after_stop": len(sandboxes() - before)}
 
 
 def _total(concurrency: int, bursts: list[dict]) -> dict:

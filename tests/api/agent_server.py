@@ -84,3 +84,17 @@ def wait_ready(url: str, seconds: float = 90, container: str | None = None) -> l
                              capture_output=True, text=True, check=False)
         logs = f"; its log: {out.stdout}{out.stderr}"
     raise AssertionError(f"{url} not ready after {seconds} s; last answers: {seen[-3:]}{logs}")
+
+
+def stop_agent_container(name: str, deployment: str | None = None) -> None:
+    """Stop an agent-server container as an operator would (SIGTERM: on the way out it
+    destroys its warm sandboxes), remove it, and, for a test's own `deployment`, any of
+    that deployment's sandboxes still on the engine: a test leaves nothing behind."""
+    subprocess.run(["docker", "stop", "-t", "30", name], capture_output=True, check=False)
+    subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+    if deployment:
+        left = subprocess.run(["docker", "ps", "-aq", "--filter",
+                               f"label=io.corral.deployment={deployment}"],
+                              capture_output=True, text=True, check=False).stdout.split()
+        if left:
+            subprocess.run(["docker", "rm", "-f", *left], capture_output=True, check=False)

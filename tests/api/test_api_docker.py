@@ -13,7 +13,7 @@ import uuid
 import docker
 import httpx
 import pytest
-from agent_server import ROOT, RunningServer, server_settings, wait_ready
+from agent_server import ROOT, RunningServer, server_settings, stop_agent_container, wait_ready
 from auth_helpers import container_token
 
 pytestmark = pytest.mark.docker
@@ -84,5 +84,5 @@ def test_agent_server_image_serves_the_canonical_prompts():
         assert info["Config"]["User"] == "10001:10001"
         assert "/healthz" in " ".join(info["Config"]["Healthcheck"]["Test"])
     finally:
-        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+        stop_agent_container(name)
         subprocess.run(["docker", "volume", "rm", volume], capture_output=True, check=False)

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import httpx
 import pytest
-from agent_server import ROOT, RunningServer, server_settings, wait_ready
+from agent_server import ROOT, RunningServer, server_settings, stop_agent_container, wait_ready
 from auth_helpers import auth_headers, container_token, issue_token
 
 from app.auth import users
@@ -325,7 +325,7 @@ def test_the_agent_image_binds_only_the_visible_files_by_their_host_path(tmp_pat
             assert seen["status"] == "ok", seen
             assert seen["rows"] == [list(r) for r in SALARIES]
     finally:
-        subprocess.run(["docker", "rm", "-f", name], capture_output=True, check=False)
+        stop_agent_container(name, deployment=name)
         subprocess.run(["docker", "volume", "rm", name], capture_output=True, check=False)
 
 
