@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
-import functools
 import uuid
 from typing import Any
 
@@ -190,22 +189,18 @@ def _as_text(value: Any) -> str:
         converted, bool) else str(converted)
 
 
-@functools.cache
-def reader() -> duckdb.DuckDBPyConnection:
-    """The in-memory DuckDB that types a result's cells. Opening one costs 10-60 ms, so a
-    warm runner opens it before its request arrives (runner/main.py warm_up). A runner
-    process serves one request, so nothing passes from one run to the next."""
-    return duckdb.connect(":memory:", config={"threads": 1})
-
-
 def _typed_rows(head: pd.DataFrame) -> tuple[list[dict[str, str]], list[list[Any]]]:
+    reader = duckdb.connect(":memory:", config={"threads": 1})
     try:
-        relation = reader().from_df(head)
-    except (duckdb.Error, RuntimeError, TypeError, ValueError, OverflowError):
-        # A column DuckDB still cannot read: every object column as text.
-        head = head.apply(lambda s: s.map(lambda v: v if v is None else _as_text(v))
-                          if s.dtype == object else s)
-        relation = reader().from_df(head)
-    columns = [{"name": n, "type": text(str(t), MAX_NAME_CHARS)}
-               for n, t in zip(relation.columns, relation.types)]
-    return columns, json_rows(relation.fetchall())
+        try:
+            relation = reader.from_df(head)
+        except (duckdb.Error, RuntimeError, TypeError, ValueError, OverflowError):
+            # A column DuckDB still cannot read: every object column as text.
+            head = head.apply(lambda s: s.map(lambda v: v if v is None else _as_text(v))
+                              if s.dtype == object else s)
+            relation = reader.from_df(head)
+        columns = [{"name": n, "type": text(str(t), MAX_NAME_CHARS)}
+                   for n, t in zip(relation.columns, relation.types)]
+        return columns, json_rows(relation.fetchall())
+    finally:
+        reader.close()

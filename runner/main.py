@@ -153,9 +153,8 @@ def warm_up() -> None:
     reports it exactly as a cold runner would.
     """
     try:
-        from runner import frame, python_mode  # noqa: F401 - the import is the point (pandas)
+        from runner import python_mode  # noqa: F401 - the import is the point (pandas)
 
-        frame.reader()  # Python mode's cell typing: opening a DuckDB costs 10-60 ms
         Warm.files = database.dataset_files()
         Warm.con = database.connect(Warm.files)
     except Exception:  # noqa: BLE001 - see the docstring

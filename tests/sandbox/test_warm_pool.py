@@ -51,6 +51,32 @@ async def test_a_warm_sandbox_serves_and_is_gone_after(pooled):
     assert python["status"] == "ok" and python["row_count"] == 3
 
 
+ROOM = """
+import resource, threading
+limit, _ = resource.getrlimit(resource.RLIMIT_AS)
+size = int(next(l for l in open('/proc/self/status') if l.startswith('VmSize')).split()[1]) * 1024
+threads = [threading.Thread(target=lambda: None) for _ in range(16)]
+for t in threads:
+    t.start()
+for t in threads:
+    t.join()
+free = -1 if limit == resource.RLIM_INFINITY else (limit - size) // 2**20
+result = {'free_address_space_mb': [free], 'threads_started': [len(threads)]}
+"""
+
+
+async def test_warming_leaves_a_run_the_room_a_cold_run_has(pooled):
+    # What a warm runner prepared before its request must leave the run its limits: a
+    # warm-up that also opened a second DuckDB took 530 MB more address space and 8 more
+    # threads, and bwrap runs then failed with "can't start new thread" under RLIMIT_AS
+    # (bwrap; Docker sets none: -1). The run must still be able to use its whole memory
+    # limit, and to start threads.
+    room = table(await hit(pooled, ROOM))
+    assert room["threads_started"] == 16
+    free = room["free_address_space_mb"]
+    assert free == -1 or free >= pooled.settings.memory_limit_bytes // 2**20, room
+
+
 async def test_each_query_gets_a_distinct_sandbox(pooled):
     ids = []
     for _ in range(3):
