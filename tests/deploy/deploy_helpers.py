@@ -22,6 +22,16 @@ SANDBOX_FLAGS = [
     "--security-opt", "systempaths=unconfined",
 ]
 
+# Playbook variables of the venv target the deployment tests converge (bubblewrap, no
+# Docker engine inside the throwaway container).
+VENV_VARS = {
+    "corral_environment": "venv",
+    "corral_app_mode": "venv",
+    "corral_execution_mode": "bwrap",
+    "corral_manage_docker": False,
+    "corral_ui_port": 8080,
+}
+
 
 @contextlib.contextmanager
 def debian_target() -> Iterator[str]:

@@ -16,20 +16,13 @@ import sys
 from pathlib import Path
 
 import pytest
-from deploy_helpers import REPO, docker, failure, playbook, write_inventory
+from deploy_helpers import REPO, VENV_VARS, docker, failure, playbook, write_inventory
 
 sys.path.insert(0, str(REPO / "scripts"))
 import converge_ci
 
 pytestmark = [pytest.mark.docker, pytest.mark.bwrap]
 
-VENV_VARS = {
-    "corral_environment": "venv",
-    "corral_app_mode": "venv",
-    "corral_execution_mode": "bwrap",
-    "corral_manage_docker": False,
-    "corral_ui_port": 8080,
-}
 
 
 @pytest.fixture(scope="module")

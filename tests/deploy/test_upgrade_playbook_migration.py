@@ -21,6 +21,7 @@ from types import SimpleNamespace
 
 import pytest
 from deploy_helpers import (
+    VENV_VARS,
     debian_target,
     docker,
     failure,
@@ -31,14 +32,8 @@ from deploy_helpers import (
 
 pytestmark = [pytest.mark.docker, pytest.mark.bwrap]
 
-VENV_VARS = {
-    "corral_environment": "venv",
-    "corral_app_mode": "venv",
-    "corral_execution_mode": "bwrap",
-    "corral_manage_docker": False,
-    "corral_ui_port": 8080,
-    "corral_warm_pool_size": 0,  # nothing to warm: every run starts its own sandbox
-}
+# No warm pool: every run starts its own sandbox, so nothing warms between the plays.
+VARS = {**VENV_VARS, "corral_warm_pool_size": 0}
 DATABASE = "/var/lib/corral/corral.db"
 PG_URL = "postgresql://corral:corral-test-pw@127.0.0.1:5432/corral"
 QUESTIONS = [("How many penguins are there per species?", False),
@@ -139,7 +134,7 @@ def release_n(target, tmp_path_factory) -> SimpleNamespace:
     tmp = tmp_path_factory.mktemp("upgrade-migration")
     tree, migration = release_before_newest_migration(tmp / "release-n")
     inventory = write_inventory(tmp / "hosts.yml", host, {
-        **VENV_VARS, **({"corral_database_url": PG_URL} if kind == "postgresql" else {})})
+        **VARS, **({"corral_database_url": PG_URL} if kind == "postgresql" else {})})
     out = playbook("site.yml", inventory, "-e", f"corral_app_repo_dir={tree}")
     assert out.returncode == 0, failure(out)
     last = None
