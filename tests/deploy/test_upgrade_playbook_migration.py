@@ -184,12 +184,8 @@ def test_failed_upgrade_says_why_after_the_new_release_had_migrated(release_n, f
 
 def test_failed_upgrade_leaves_release_n_serving_every_conversation(release_n, failed_upgrade):
     assert failed_upgrade.returncode != 0
-    host = release_n.host
-    assert current_release(host) == release_n.release
     # The data from before the migration came back: N's schema, every conversation as served.
-    assert schema_revision(host, release_n.kind) == release_n.revision
-    assert schema(host, release_n.kind) == release_n.schema
-    assert served(host) == release_n.conversations
+    assert_release_n_serves_its_data(release_n)
 
 
 def test_upgrade_migrates_and_the_new_release_serves_every_conversation(release_n, good_upgrade):
@@ -217,10 +213,15 @@ def rolled_back(release_n, good_upgrade):
 
 
 def test_rollback_after_the_upgrade_puts_back_release_n_and_its_data(release_n, rolled_back):
-    host = release_n.host
-    assert current_release(host) == release_n.release
     # The backup from before the upgrade is back: N's schema, every conversation as N
     # served it (what was written after the upgrade is lost, as rollback.yml says).
+    assert_release_n_serves_its_data(release_n)
+
+
+def assert_release_n_serves_its_data(release_n) -> None:
+    """Release N is current, on its own schema, serving every conversation as it did."""
+    host = release_n.host
+    assert current_release(host) == release_n.release
     assert schema_revision(host, release_n.kind) == release_n.revision
     assert schema(host, release_n.kind) == release_n.schema
     assert served(host) == release_n.conversations
