@@ -44,6 +44,7 @@ class BwrapWarmSandboxes:
     def __init__(self, executor: BubblewrapExecutor) -> None:
         self.executor = executor
         self.settings = executor.settings
+        self.warm_up_cpus = self.settings.sandbox_cpu_limit  # its cgroup, from the start
         # pid -> the confinement of a live warm sandbox; discard() takes it out, so it
         # holds at most the sandboxes alive now (tests assert it ends empty).
         self.confined: dict[int, Confinement] = {}

@@ -36,6 +36,11 @@ from runner.contract import READY_MARK, WARM_ENV
 
 # Warming is imports and opening the datasets: ~1 s at half a CPU; far more means trouble.
 WARM_UP_TIMEOUT_S = 60
+# While it warms, a sandbox may use one whole CPU: no code of a user runs in it yet, only
+# the runner's imports (~0.3 s of CPU), and at half a CPU the refill after one query was
+# still running when the next came at 1-2 requests/s. Its limit goes back to
+# SANDBOX_CPU_LIMIT before it joins the pool, so every query meets the cold path's limits.
+WARM_UP_CPUS = 1.0
 # The sweep's slack past a warm sandbox's lifetime before it counts as a leftover.
 WARM_SWEEP_SLACK_S = 60
 
@@ -53,6 +58,7 @@ class DockerWarmSandboxes:
     def __init__(self, executor: DockerExecutor) -> None:
         self.executor = executor
         self.settings = executor.settings
+        self.warm_up_cpus = max(self.settings.sandbox_cpu_limit, WARM_UP_CPUS)
 
     def sandbox_id(self, sandbox: WarmContainer) -> str:
         return sandbox.cid
@@ -63,6 +69,8 @@ class DockerWarmSandboxes:
         config["environment"][WARM_ENV] = "1"
         until = time.time() + self.settings.warm_pool_max_idle_s + WARM_SWEEP_SLACK_S
         config["labels"][WARM_UNTIL_LABEL] = str(int(until))
+        limit = config["host_config"]["NanoCpus"]
+        config["host_config"]["NanoCpus"] = int(self.warm_up_cpus * 1e9)
         cid = api.create_container(**config)["Id"]
         attached = None
         try:
@@ -72,6 +80,7 @@ class DockerWarmSandboxes:
             api.start(cid)
             warm = WarmContainer(cid, attached, getattr(attached, "_sock", attached))
             _wait_ready(warm)
+            _set_cpu_limit(api, cid, limit)  # raises: never pooled with the warm-up's CPU
             return warm
         except BaseException:
             if attached is not None:
@@ -113,6 +122,13 @@ class DockerWarmSandboxes:
         _close(sandbox.attached)
         with contextlib.suppress(DockerException, RequestException):
             self.executor.remove(self.executor._api(), sandbox.cid)
+
+
+def _set_cpu_limit(api: Any, cid: str, nano_cpus: int) -> None:
+    """Docker's update endpoint (the SDK's update_container has no NanoCpus argument)."""
+    response = api._post_json(api._url("/containers/{0}/update", cid),
+                              data={"NanoCpus": nano_cpus})
+    api._raise_for_status(response)
 
 
 def _wait_ready(warm: WarmContainer) -> None:

@@ -11,8 +11,9 @@ in docker_warm.py and bwrap_warm.py; this module is the policy.
 Refill policy, for a small machine under back-to-back load (README "Performance"):
 
 * Refills are few and steady: at most `parallel` sandboxes warm at once, chosen so
-  that warming never takes more than half the machine (each sandbox is held to
-  SANDBOX_CPU_LIMIT: on 2 cores at 0.5 CPU, two at once). Warming costs ~0.25 s of CPU
+  that warming never takes more than half the machine (each warming sandbox is held
+  to its backend's warm_up_cpus: bwrap SANDBOX_CPU_LIMIT, two at once on 2 cores at
+  0.5; docker one whole CPU, one at a time). Warming costs ~0.25 s of CPU
   (imports); more at once would only compete with the queries being served. Each
   refill slot is one long-lived thread (bwrap's --die-with-parent follows the thread
   that started the sandbox).
@@ -63,6 +64,10 @@ class WarmBackend(Protocol):
     def start(self) -> Any:
         """Start one sandbox and return once its runner is ready; raise on failure."""
 
+    # The CPU one sandbox may use while it warms (docker: more than SANDBOX_CPU_LIMIT,
+    # docker_warm.py); refill_parallelism counts with it.
+    warm_up_cpus: float
+
     def sandbox_id(self, sandbox: Any) -> str: ...
 
     def alive(self, sandbox: Any) -> bool:
@@ -90,7 +95,7 @@ class WarmPool:
         self.size = settings.warm_pool_size
         self.max_idle_s = settings.warm_pool_max_idle_s
         self.max_sandboxes = settings.max_sandboxes
-        self.parallel = refill_parallelism(settings)
+        self.parallel = refill_parallelism(settings, backend.warm_up_cpus)
         self.metrics = metrics
         self._ready: collections.deque[_Warm] = collections.deque()
         self._warming = 0
@@ -240,10 +245,11 @@ class WarmPool:
             self.metrics.warm_pool_ready.set(self.counts()["ready"])
 
 
-def refill_parallelism(settings: Settings) -> int:
-    """How many sandboxes may warm at once: together at most half of this machine's CPUs."""
+def refill_parallelism(settings: Settings, warm_up_cpus: float) -> int:
+    """How many sandboxes may warm at once: together at most half of this machine's CPUs
+    (each may use `warm_up_cpus` while it warms)."""
     cpus = os.cpu_count() or 1
-    return max(1, min(settings.warm_pool_size, int(cpus / 2 / settings.sandbox_cpu_limit)))
+    return max(1, min(settings.warm_pool_size, int(cpus / 2 / warm_up_cpus)))
 
 
 class PooledExecutor(Executor):

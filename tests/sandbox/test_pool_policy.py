@@ -25,6 +25,8 @@ WAIT_S = 30
 class MemoryBackend:
     """Sandboxes are integers; `vanish` marks some as removed from outside."""
 
+    warm_up_cpus = 0.5  # as SANDBOX_CPU_LIMIT's default
+
     def __init__(self) -> None:
         self.ids = itertools.count(1)
         self.live: set[int] = set()
@@ -158,9 +160,12 @@ def test_an_empty_pool_refills_beside_the_query_in_flight():
 
 
 def test_warming_takes_at_most_half_the_machine():
-    assert refill_parallelism(sandbox_settings("docker", sandbox_cpu_limit=64)) == 1
+    assert refill_parallelism(sandbox_settings("docker"), warm_up_cpus=64) == 1
     half = max(1, int((os.cpu_count() or 1) / 2 / 0.5))
-    assert refill_parallelism(sandbox_settings("docker", warm_pool_size=2)) == min(2, half)
+    assert refill_parallelism(sandbox_settings("docker", warm_pool_size=2), 0.5) == min(2, half)
+    # A backend that lets a sandbox use a whole CPU while warming warms fewer at once.
+    four = sandbox_settings("docker", warm_pool_size=4, warm_pool_memory_budget="1g")
+    assert refill_parallelism(four, 1.0) == max(1, min(4, int((os.cpu_count() or 1) / 2)))
     pool, backend = pool_of(4, max_sandboxes=8)
     backend.gate = threading.Semaphore(0)  # every start blocks until released
     pool.start()

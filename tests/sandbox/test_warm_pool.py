@@ -234,6 +234,8 @@ async def test_warm_containers_have_the_cold_containers_flags(docker_pool_execut
         client.close()
     assert host["NetworkMode"] == "none" and host["ReadonlyRootfs"] is True
     assert host["PidsLimit"] == 64 and host["Memory"] == host["MemorySwap"] == 512 * 1024**2
+    # One whole CPU while it warmed (docker_warm.WARM_UP_CPUS), the cold path's half CPU
+    # once it is in the pool, before any request reaches it.
     assert host["NanoCpus"] == 500_000_000 and host["CapDrop"] == ["ALL"]
     assert host["SecurityOpt"] == ["no-new-privileges"] and host["Privileged"] is False
 
