@@ -11,6 +11,7 @@ import asyncio
 import subprocess
 import time
 import uuid
+from pathlib import Path
 
 import docker
 import pytest
@@ -238,6 +239,26 @@ async def test_warm_containers_have_the_cold_containers_flags(docker_pool_execut
     # once it is in the pool, before any request reaches it.
     assert host["NanoCpus"] == 500_000_000 and host["CapDrop"] == ["ALL"]
     assert host["SecurityOpt"] == ["no-new-privileges"] and host["Privileged"] is False
+    assert kernel_cpu_limit(cid) == 0.5  # what the kernel enforces, not only Docker's record
+
+
+def kernel_cpu_limit(cid: str) -> float:
+    """The CPUs a container's cgroup allows, read from the kernel (cgroup v2 or v1)."""
+    client = docker.from_env()
+    try:
+        pid = client.api.inspect_container(cid)["State"]["Pid"]
+    finally:
+        client.close()
+    lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
+    groups = dict(line.split(":", 2)[1:] for line in lines)
+    v1 = next((path for names, path in groups.items() if "cpu" in names.split(",")), None)
+    if v1 is not None:
+        base = Path("/sys/fs/cgroup/cpu") / v1.lstrip("/")
+        quota, period = ((base / f"cpu.cfs_{n}_us").read_text() for n in ("quota", "period"))
+    else:
+        cpu_max = Path("/sys/fs/cgroup") / groups[""].lstrip("/") / "cpu.max"
+        quota, period = cpu_max.read_text().split()
+    return int(quota) / int(period)
 
 
 async def test_closing_the_pool_destroys_every_warm_sandbox(pooled):
