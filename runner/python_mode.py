@@ -124,6 +124,6 @@ def run_python(con: duckdb.DuckDBPyConnection, names: list[str], code: str,
             "error", "no_result",
             "the code did not assign a table to `result`: end it with e.g. " + EXAMPLE,
         )
-    return frame_table(scope["result"], max_rows, max_columns)
+    return frame_table(scope["result"], max_rows, max_columns, con)
 
 
