@@ -13,7 +13,7 @@ except WARM_POOL_SIZE (2 pooled, 0 cold):
    a sandbox: what is left of a pooled answer's time is the sandbox's.
 2. load: back-to-back /api/query from 4 and then 8 clients, MAX_SANDBOXES=4, pooled and
    cold servers alternately: throughput, 5xx (must be 0), 429s, hit rate, leftovers.
-3. idle: memory and CPU of each warm sandbox while it waits (docker stats / procfs).
+3. idle: memory and CPU of each warm sandbox while it waits (its cgroup / procfs).
 4. pause: what `docker pause` would save while idle and cost on the critical path.
 
 Six people may share the machine: the load average is recorded before and after, and
@@ -34,6 +34,7 @@ from pathlib import Path
 import docker
 import httpx
 
+from app.executors import cgroups
 from app.executors.docker import DockerExecutor
 from app.executors.docker_warm import DockerWarmSandboxes
 from app.settings import load_settings
@@ -209,40 +210,37 @@ def _total(concurrency: int, bursts: list[dict]) -> dict:
 
 
 def idle_docker(seconds: float) -> dict:
-    """Memory and CPU of warm containers of a pooled server that gets no requests."""
+    """Memory and CPU of warm containers of a pooled server that gets no requests, read
+    from each container's cgroup (the engine's own stats are not available everywhere)."""
     env = {"EXECUTION_MODE": "docker", "RUNNER_IMAGE": IMAGE, "WARM_POOL_SIZE": "2"}
     with agent_server(**env) as (url, _):
         wait_ready(httpx.Client(base_url=url), 2)
         time.sleep(2)
         api = docker.from_env().api
-        ids = [c["Id"] for c in api.containers(filters={"label": "io.corral.warm_until",
-                                                        "ancestor": IMAGE})]
-        first = _stats(api, ids)
+        pids = [api.inspect_container(c["Id"])["State"]["Pid"] for c in api.containers(
+            filters={"label": "io.corral.warm_until", "ancestor": IMAGE})]
+        first = [_container_usage(pid) for pid in pids]
         time.sleep(seconds)
-        second = _stats(api, ids)
-    per = []
-    for cid in ids:
-        a, b = first.get(cid), second.get(cid)
-        if not a or not b or not b.get("memory_stats"):
-            continue
-        cpu_ns = b["cpu_stats"]["cpu_usage"]["total_usage"] - a["cpu_stats"]["cpu_usage"]["total_usage"]
-        mem = b["memory_stats"]
-        per.append({
-            "memory_usage_mib": round(mem["usage"] / 2**20, 1),
-            "rss_mib": round(mem.get("stats", {}).get("rss", mem["usage"]) / 2**20, 1),
-            "cpu_ms_per_s": round(cpu_ns / 1e6 / seconds, 3),
-        })
+        second = [_container_usage(pid) for pid in pids]
+    per = [{"memory_usage_mib": round(b["memory"] / 2**20, 1),
+            "rss_mib": round(b["rss"] / 2**20, 1),
+            "cpu_ms_per_s": round((b["cpu_ns"] - a["cpu_ns"]) / 1e6 / seconds, 3)}
+           for a, b in zip(first, second)]
+    if len(per) < 2:
+        raise SystemExit(f"idle: expected 2 warm containers, found {len(per)}")
     return {"warm_containers": per, "window_s": seconds}
 
 
-def _stats(api: docker.APIClient, ids: list[str]) -> dict[str, dict]:
-    out = {}
-    for cid in ids:
-        try:
-            out[cid] = api.stats(cid, stream=False)
-        except (docker.errors.DockerException, ValueError):
-            pass  # removed meanwhile (another server's sweep on a shared engine)
-    return out
+def _container_usage(pid: int) -> dict[str, int]:
+    """A container's memory (all, and anonymous) and CPU time so far, from its cgroup."""
+    memory, cpu = cgroups.process_dir(pid, "memory"), cgroups.process_dir(pid, "cpuacct")
+    stat = dict(line.split() for line in (memory / "memory.stat").read_text().splitlines())
+    if cgroups.version(cgroups.ROOT) == 2:
+        usage = dict(line.split() for line in (cpu / "cpu.stat").read_text().splitlines())
+        return {"memory": int((memory / "memory.current").read_text()),
+                "rss": int(stat["anon"]), "cpu_ns": int(usage["usage_usec"]) * 1000}
+    return {"memory": int((memory / "memory.usage_in_bytes").read_text()),
+            "rss": int(stat["total_rss"]), "cpu_ns": int((cpu / "cpuacct.usage").read_text())}
 
 
 def _descendants(pid: int) -> list[int]:

@@ -41,6 +41,17 @@ def deployment_dirs(deployment: str, root: Path | None = None) -> dict[str, Path
     return {c: root / c / PARENT / deployment for c in CONTROLLERS}
 
 
+def process_dir(pid: int, controller: str, root: Path | None = None) -> Path:
+    """The cgroup directory process `pid` is in, for `controller` (e.g. a container's)."""
+    root = root or ROOT
+    groups = dict(line.split(":", 2)[1:]
+                  for line in Path(f"/proc/{pid}/cgroup").read_text().splitlines())
+    if version(root) == 2:
+        return root / groups[""].lstrip("/")
+    path = next(p for names, p in groups.items() if controller in names.split(","))
+    return root / controller / path.lstrip("/")
+
+
 class SandboxCgroup:
     """One run's cgroup(s): create with limits, join from the child, read OOM, remove."""
 

@@ -11,12 +11,12 @@ import asyncio
 import subprocess
 import time
 import uuid
-from pathlib import Path
 
 import docker
 import pytest
 from sandbox_helpers import host_processes_matching, run, sandbox_exists, table
 
+from app.executors import cgroups
 from app.executors.base import SANDBOX_LABEL
 from app.executors.docker import DockerExecutor
 from app.executors.pool import PooledExecutor
@@ -249,15 +249,11 @@ def kernel_cpu_limit(cid: str) -> float:
         pid = client.api.inspect_container(cid)["State"]["Pid"]
     finally:
         client.close()
-    lines = Path(f"/proc/{pid}/cgroup").read_text().splitlines()
-    groups = dict(line.split(":", 2)[1:] for line in lines)
-    v1 = next((path for names, path in groups.items() if "cpu" in names.split(",")), None)
-    if v1 is not None:
-        base = Path("/sys/fs/cgroup/cpu") / v1.lstrip("/")
-        quota, period = ((base / f"cpu.cfs_{n}_us").read_text() for n in ("quota", "period"))
+    group = cgroups.process_dir(pid, "cpu")
+    if cgroups.version(cgroups.ROOT) == 2:
+        quota, period = (group / "cpu.max").read_text().split()
     else:
-        cpu_max = Path("/sys/fs/cgroup") / groups[""].lstrip("/") / "cpu.max"
-        quota, period = cpu_max.read_text().split()
+        quota, period = ((group / f"cpu.cfs_{n}_us").read_text() for n in ("quota", "period"))
     return int(quota) / int(period)
 
 
