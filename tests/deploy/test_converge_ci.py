@@ -24,7 +24,6 @@ import converge_ci
 pytestmark = [pytest.mark.docker, pytest.mark.bwrap]
 
 
-
 @pytest.fixture(scope="module")
 def two_runs(debian_container, tmp_path_factory):
     tmp = tmp_path_factory.mktemp("converge-ci")

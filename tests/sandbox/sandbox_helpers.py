@@ -79,7 +79,7 @@ def assert_nothing_left(executor: Executor, run_id: str) -> None:
                                                  f"label=io.corral.run_id={run_id}"]
         # The engine's record may still say "running" for a moment after the stream ended;
         # the kernel's process table is the truth.
-        running = [pid for pid in _container_pids(_docker_ids(*which)) if _process_alive(pid)]
+        running = [pid for pid in container_pids(_docker_ids(*which)) if _process_alive(pid)]
         assert running == [], f"sandbox process {running} still running after {run_id}"
         executor.drain()
         left = _docker_ids(*which)
@@ -95,7 +95,7 @@ def _docker_ids(*filters: str) -> list[str]:
                           capture_output=True, text=True, check=True).stdout.split()
 
 
-def _container_pids(cids: list[str]) -> list[int]:
+def container_pids(cids: list[str]) -> list[int]:
     """The main process of each container (0 once the engine saw it exit; a container
     removed meanwhile is left out)."""
     if not cids:

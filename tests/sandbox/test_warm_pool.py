@@ -14,7 +14,7 @@ import uuid
 
 import docker
 import pytest
-from sandbox_helpers import host_processes_matching, run, sandbox_exists, table
+from sandbox_helpers import container_pids, host_processes_matching, run, sandbox_exists, table
 
 from app.executors import cgroups
 from app.executors.base import SANDBOX_LABEL
@@ -244,11 +244,7 @@ async def test_warm_containers_have_the_cold_containers_flags(docker_pool_execut
 
 def kernel_cpu_limit(cid: str) -> float:
     """The CPUs a container's cgroup allows, read from the kernel (cgroup v2 or v1)."""
-    client = docker.from_env()
-    try:
-        pid = client.api.inspect_container(cid)["State"]["Pid"]
-    finally:
-        client.close()
+    [pid] = container_pids([cid])
     group = cgroups.process_dir(pid, "cpu")
     if cgroups.version(cgroups.ROOT) == 2:
         quota, period = (group / "cpu.max").read_text().split()
